@@ -46,15 +46,36 @@ export class CompileError extends Error {
 export interface CompileOptions {
   readonly registry: FieldRegistry;
   readonly source: string;
+  /**
+   * True for checks written in rules files that target Falco's pre-plugin
+   * engine (required_engine_version below 13), where `=`, `!=`, `contains`
+   * and `startswith` were accepted on multi-valued fields. Such checks get
+   * that engine's semantics and a warning; everywhere else they are errors.
+   */
+  readonly isLegacy?: (node: Node) => boolean;
+}
+
+/** A non-fatal problem found while compiling. */
+export interface CompileWarning {
+  readonly message: string;
+  readonly node: Node;
 }
 
 /** Fields referenced while compiling, for `tiercel rules list` and validation summaries. */
 export interface CompileResult<E extends EngineEvent = EngineEvent> {
   readonly predicate: Predicate<E>;
   readonly fields: ReadonlySet<string>;
+  readonly warnings: readonly CompileWarning[];
 }
 
 const MAX_COMPILE_DEPTH = 20_000;
+
+/** Operators the legacy engine accepted on multi-valued fields. */
+const LEGACY_LIST_OPERATORS = new Set(['=', '==', '!=', 'contains', 'startswith']);
+
+function printOperand(node: OperandExpr): string {
+  return node.kind === 'field' ? (node.arg === undefined ? node.field : `${node.field}[${node.arg}]`) : node.name;
+}
 
 /** Compiles an expression; throws {@link CompileError}. */
 export function compileCondition<E extends EngineEvent = EngineEvent>(
@@ -63,7 +84,7 @@ export function compileCondition<E extends EngineEvent = EngineEvent>(
 ): CompileResult<E> {
   const compiler = new ConditionCompiler(options);
   const predicate = compiler.expr(ast, 0) as Predicate<E>;
-  return { predicate, fields: compiler.fieldsUsed };
+  return { predicate, fields: compiler.fieldsUsed, warnings: compiler.warnings };
 }
 
 /** Compiles one operand (a field, possibly transformed), e.g. for output templates. */
@@ -165,12 +186,15 @@ function bytesIndexOf(hay: Uint8Array, needle: Uint8Array): number {
 
 class ConditionCompiler {
   readonly fieldsUsed = new Set<string>();
+  readonly warnings: CompileWarning[] = [];
   private readonly registry: FieldRegistry;
   private readonly source: string;
+  private readonly isLegacy: (node: Node) => boolean;
 
   constructor(options: CompileOptions) {
     this.registry = options.registry;
     this.source = options.source;
+    this.isLegacy = options.isLegacy ?? (() => false);
   }
 
   expr(node: Expr, depth: number): Predicate {
@@ -239,7 +263,11 @@ class ConditionCompiler {
     const left = this.operand(node.left);
     const op = node.op;
     const problem = checkOperatorFits(op, left.type, left.isList);
-    if (problem) throw new CompileError(problem, node);
+    if (problem) {
+      const legacy = left.isList && LEGACY_LIST_OPERATORS.has(op) && node.right.kind === 'value' && this.isLegacy(node);
+      if (!legacy) throw new CompileError(problem, node);
+      return this.legacyListCheck(node, left);
+    }
 
     const right = node.right;
     if (right.kind === 'field' || right.kind === 'transformer') {
@@ -273,6 +301,49 @@ class ConditionCompiler {
       test = this.scalarTest(op, left.type, right.value, parse, node);
     }
     return this.applyToOperand(left, op, test);
+  }
+
+  /**
+   * Falco's pre-plugin JSON engine on multi-valued fields: `=`/`!=` compare
+   * the set of values with the single right-hand value; `contains` and
+   * `startswith` apply only when there is exactly one value.
+   */
+  private legacyListCheck(node: BinaryCheckExpr, left: TypedExtractor): Predicate {
+    const lit = (node.right as { value: string }).value;
+    const op = node.op;
+    this.warnings.push({
+      node,
+      message: `'${op}' on the list field ${printOperand(node.left)} follows the legacy engine's semantics ` +
+        "(this file requires an engine version before 13); modern rules must use 'in', 'intersects' or 'exists'",
+    });
+    const ex = left.extract;
+    const values = (evt: EngineEvent): readonly Scalar[] => {
+      const v = ex(evt);
+      return v === undefined ? [] : Array.isArray(v) ? v : [v as Scalar];
+    };
+    switch (op) {
+      case '=':
+      case '==':
+        return (evt) => {
+          const v = values(evt);
+          return v.length > 0 && v.every((x) => String(x) === lit);
+        };
+      case '!=':
+        return (evt) => {
+          const v = values(evt);
+          return !(v.length > 0 && v.every((x) => String(x) === lit));
+        };
+      case 'contains':
+        return (evt) => {
+          const v = values(evt);
+          return v.length === 1 && String(v[0]).includes(lit);
+        };
+      default:
+        return (evt) => {
+          const v = values(evt);
+          return v.length === 1 && String(v[0]).startsWith(lit);
+        };
+    }
   }
 
   /** Wraps a per-value test with absence and list semantics. */

@@ -9,7 +9,7 @@
  * their visibility; lists flatten lists defined before theirs).
  */
 import { type Priority } from '../priority.js';
-import { type Semver, ENGINE_VERSION, formatSemver, parseSemver, satisfies } from '../version.js';
+import { type Semver, ENGINE_VERSION, compareSemver, formatSemver, parseSemver, satisfies } from '../version.js';
 import { type Context, LoadError } from './load-result.js';
 import { MappedText } from './mapped-text.js';
 
@@ -129,18 +129,23 @@ export class Collector {
   readonly rules = new Indexed<RuleInfo>();
   readonly pluginRequirements: { alternatives: PluginRequirement[]; ctx: Context }[] = [];
   requiredEngineVersion: Semver | undefined;
+  /** The highest engine version each file requires. */
+  readonly fileEngineVersions = new Map<string, Semver>();
 
   constructor(private readonly catalog: SourceCatalog) {}
 
-  defineEngineVersion(version: Semver, ctx: Context): void {
+  /** `written` is the version as the file wrote it (an integer N means 0.N.0). */
+  defineEngineVersion(version: Semver, written: string, ctx: Context): void {
     const engine = parseSemver(ENGINE_VERSION)!;
     if (!satisfies(engine, version)) {
-      throw validationError(
-        `Rules require engine version ${formatSemver(version)}, but engine version is ${ENGINE_VERSION}`, ctx);
+      const shown = written === formatSemver(version) ? written : `${written}`;
+      throw validationError(`Rules require engine version ${shown}, but engine version is ${ENGINE_VERSION}`, ctx);
     }
-    if (!this.requiredEngineVersion || this.requiredEngineVersion.minor < version.minor) {
+    if (!this.requiredEngineVersion || compareSemver(this.requiredEngineVersion, version) < 0) {
       this.requiredEngineVersion = version;
     }
+    const prev = this.fileEngineVersions.get(ctx.file);
+    if (!prev || compareSemver(prev, version) < 0) this.fileEngineVersions.set(ctx.file, version);
   }
 
   definePluginRequirement(alternatives: PluginRequirement[], ctx: Context): void {

@@ -16,7 +16,7 @@ import { ParseError, parseCondition } from '../condition/parser.js';
 import type { FieldRegistry } from '../fields.js';
 import { type CompiledFormat, FormatError, compileFormat } from '../output/format.js';
 import type { Priority } from '../priority.js';
-import { PROVIDED_PLUGINS, parseSemver, satisfies } from '../version.js';
+import { PROVIDED_PLUGINS, compareSemver, parseSemver, satisfies } from '../version.js';
 import type { Collector, MacroInfo, RuleInfo } from './collector.js';
 import { applyExceptions } from './exceptions.js';
 import { type CompiledList, compileLists, substituteLists } from './lists.js';
@@ -80,13 +80,24 @@ function nodeLocation(node: Node | undefined): SourceLocation | undefined {
   return node.origin.locate(node.pos.idx);
 }
 
+/**
+ * Rules files requiring an engine version before this one were written for
+ * Falco's pre-plugin JSON engine (Falco < 0.32), which accepted some string
+ * operators on multi-valued k8s fields; their checks keep that meaning.
+ */
+const LEGACY_ENGINE_BEFORE = { major: 0, minor: 13, patch: 0 };
+
 export class RulesCompiler {
+  private legacyFiles = new Set<string>();
+
   constructor(
     private readonly registry: FieldRegistry,
     private readonly result: LoadResult,
   ) {}
 
   compile(collector: Collector): CompileOutput {
+    this.legacyFiles = new Set([...collector.fileEngineVersions]
+      .filter(([, v]) => compareSemver(v, LEGACY_ENGINE_BEFORE) < 0).map(([file]) => file));
     const lists = compileLists(collector.lists.values());
     const macros = this.compileMacros(collector.macros.values(), lists);
     const { rules, skipped } = this.compileRules(collector.rules.values(), lists, macros);
@@ -185,8 +196,6 @@ export class RulesCompiler {
       const m = macros.get(name);
       if (m) (m as { used: boolean }).used = true;
     }
-    // Rules of sources that are not available are checked for syntax only.
-    if (r.unknownSource) return undefined;
     if (resolution.error) {
       const missing = /'([^']*)'/.exec(resolution.error.message)?.[1] ?? '';
       const message = macros.get(missing)?.broken
@@ -194,11 +203,22 @@ export class RulesCompiler {
         : resolution.error.message;
       throw conditionError('LOAD_ERR_VALIDATE', message, nodeLocation(resolution.error.node), r.ctx);
     }
+    // Rules of sources that are not available are checked for syntax and macros only.
+    if (r.unknownSource) return undefined;
     this.warnConditionSmells(expr, r);
 
     let predicate: Predicate;
     try {
-      predicate = compileCondition(expr, { registry: this.registry, source: r.source }).predicate;
+      const legacyFiles = this.legacyFiles;
+      const compiled = compileCondition(expr, {
+        registry: this.registry,
+        source: r.source,
+        isLegacy: (node) => legacyFiles.size > 0 && legacyFiles.has(nodeLocation(node)?.file ?? ''),
+      });
+      predicate = compiled.predicate;
+      for (const w of compiled.warnings) {
+        this.result.warning('LOAD_COMPILE_CONDITION', w.message, { ...r.ctx, ...(nodeLocation(w.node) ?? {}) });
+      }
     } catch (e) {
       if (!(e instanceof CompileError)) throw e;
       const where = e.origin && e.pos ? e.origin.locate(e.pos.idx) : undefined;

@@ -239,7 +239,7 @@ class FileReader {
           'Expected "x.y.z" semver format or an integer.', ctx);
       }
     }
-    this.collector.defineEngineVersion(version, ctx);
+    this.collector.defineEngineVersion(version, text, ctx);
   }
 
   private readPluginVersions(item: YAMLMap): void {
