@@ -433,7 +433,7 @@ class FileReader {
       const name = this.str(exNode, 'name', tmp);
       const ctx = this.ctx(exNode, 'exception', name);
       if (out.some((e) => e.name === name)) {
-        throw yamlError('Exceptions names in the same object must be unique', ctx);
+        this.result.warning('LOAD_EXCEPTION_NAME_NOT_UNIQUE', `Multiple definitions of exception '${name}' in the same rule`, ctx);
       }
       const fields = this.entry(exNode, 'fields', ctx, append);
       const comps = this.entry(exNode, 'comps', ctx, true);
