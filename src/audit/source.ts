@@ -12,6 +12,8 @@ export const K8SAUDIT_PLUGIN_VERSION = '0.18.0';
 /** See {@link K8SAUDIT_PLUGIN_VERSION}. */
 export const JSON_PLUGIN_VERSION = '0.7.4';
 
+const targetResource = kaFields.find((f) => f.name === 'ka.target.resource')!.bind(undefined);
+
 /** The `k8s_audit` source definition to register with the engine's field registry. */
 export const k8sAuditSource: SourceDefinition<AuditEvent> = {
   name: 'k8s_audit',
@@ -21,4 +23,14 @@ export const k8sAuditSource: SourceDefinition<AuditEvent> = {
     { name: 'k8saudit', version: K8SAUDIT_PLUGIN_VERSION },
     { name: 'json', version: JSON_PLUGIN_VERSION },
   ],
+  // Nearly every k8s_audit rule is about one kind of resource (pods,
+  // configmaps, clusterroles...): indexing by it means an event is checked
+  // only against the rules that can match its resource.
+  index: {
+    field: 'ka.target.resource',
+    read: (evt) => {
+      const v = targetResource(evt);
+      return typeof v === 'string' ? v : undefined;
+    },
+  },
 };

@@ -109,15 +109,19 @@ export interface SourceDefinition<E extends EngineEvent = EngineEvent> {
    */
   readonly provides?: readonly { readonly name: string; readonly version: string }[];
   /**
-   * Event-type indexing, for sources whose rules say which event types they
-   * apply to (syscall: `evt.type`). `names` is every type the source knows;
-   * `typeOf` returns an event's type. Rules are indexed by the set of types
-   * their condition can match, and that set is what a sensor must capture.
+   * Rule indexing. Rules are indexed by the values of `field` their condition
+   * can match (Falco indexes syscall rules by `evt.type`; Tiercel does the
+   * same for any source), so an event is only checked against rules that can
+   * match it; evaluation order stays the load order. `read` returns the
+   * field's value for an event. `universe`, when the field's values are a
+   * known finite set (event types), lets the engine tell which values the
+   * enabled rules need (what a sensor must capture) and warn about rules that
+   * match too many.
    */
-  readonly eventTypes?: {
+  readonly index?: {
     readonly field: string;
-    readonly names: readonly string[];
-    typeOf(evt: E): string;
+    readonly universe?: readonly string[];
+    read(evt: E): string | undefined;
   };
   /**
    * Optional resolver for field names that are not in the table, for

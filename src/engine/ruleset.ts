@@ -1,11 +1,13 @@
 /**
  * The enabled rules of each source, and evaluation.
  *
- * Rules run in load order. For sources that index by event type, the rules
- * registered for the event's type run first, then the rules that apply to
- * every type (as Falco's evttype_index_ruleset does). With `rule_matching:
- * first` (Falco's default) evaluation stops at the first match; with `all`
- * every matching rule alerts.
+ * Rules run in load order. With `rule_matching: first` (Falco's default)
+ * evaluation stops at the first match; with `all` every matching rule alerts.
+ * Sources that declare an index field (event type for syscalls, target
+ * resource for audit events) get their rules indexed by the values they can
+ * match, so an event is checked only against rules that could match it; the
+ * candidate list for each value keeps load order, so indexing never changes
+ * which rule matches first.
  */
 import type { Alert } from './alert.js';
 import type { EngineEvent } from './event.js';
@@ -32,11 +34,11 @@ export interface RulesetOptions {
 }
 
 interface SourceRules {
-  /** Rules by event type (indexed sources only). */
-  readonly byType?: Map<string, CompiledRule[]>;
-  /** Rules not tied to an event type, or every rule for other sources. */
+  /** For each index value, the rules that can match it, in load order. */
+  readonly byValue: Map<string, CompiledRule[]>;
+  /** Rules for events whose index value has no entry: the unrestricted ones. */
   readonly any: CompiledRule[];
-  readonly typeOf?: (evt: EngineEvent) => string;
+  readonly indexValue?: (evt: EngineEvent) => string | undefined;
 }
 
 function wildcardToRegExp(pattern: string): RegExp {
@@ -66,25 +68,24 @@ export class Ruleset {
   constructor(rules: readonly CompiledRule[], registry: FieldRegistry, options: RulesetOptions = {}) {
     this.matching = options.ruleMatching ?? 'first';
     this.enabledRules = selectEnabled(rules, options);
+    const grouped = new Map<string, CompiledRule[]>();
     for (const rule of this.enabledRules) {
-      let entry = this.bySource.get(rule.source);
-      if (!entry) {
-        const types = registry.source(rule.source)?.eventTypes;
-        entry = types
-          ? { byType: new Map(), any: [], typeOf: (evt) => types.typeOf(evt) }
-          : { any: [] };
-        this.bySource.set(rule.source, entry);
-      }
-      const universe = registry.source(rule.source)?.eventTypes?.names.length ?? 0;
-      if (entry.byType && rule.eventTypes && rule.eventTypes.size < universe) {
-        for (const t of rule.eventTypes) {
-          let list = entry.byType.get(t);
-          if (!list) entry.byType.set(t, (list = []));
-          list.push(rule);
+      let list = grouped.get(rule.source);
+      if (!list) grouped.set(rule.source, (list = []));
+      list.push(rule);
+    }
+    for (const [source, list] of grouped) {
+      const index = registry.source(source)?.index;
+      const any = list.filter((r) => !index || !r.indexValues);
+      const byValue = new Map<string, CompiledRule[]>();
+      if (index) {
+        const values = new Set<string>();
+        for (const r of list) for (const v of r.indexValues ?? []) values.add(v);
+        for (const v of values) {
+          byValue.set(v, list.filter((r) => !r.indexValues || r.indexValues.has(v)));
         }
-      } else {
-        entry.any.push(rule);
       }
+      this.bySource.set(source, index ? { byValue, any, indexValue: (evt) => index.read(evt) } : { byValue, any });
     }
   }
 
@@ -94,14 +95,15 @@ export class Ruleset {
   }
 
   /**
-   * Event types the enabled rules of an indexed source need: what a sensor
-   * must capture. `undefined` when some rule applies to every type.
+   * Values of the source's index field that the enabled rules need (for the
+   * syscall source: the event types a sensor must capture). `undefined` when
+   * some rule needs every event.
    */
-  requiredEventTypes(source: string): Set<string> | undefined {
+  requiredIndexValues(source: string): Set<string> | undefined {
     const entry = this.bySource.get(source);
     if (!entry) return new Set();
     if (entry.any.length > 0) return undefined;
-    return new Set(entry.byType?.keys() ?? []);
+    return new Set(entry.byValue.keys());
   }
 
   /** Evaluates one event; returns the alerts it raises (none most of the time). */
@@ -110,30 +112,25 @@ export class Ruleset {
     if (numbered.num === undefined) numbered.num = ++this.eventCounter;
     const entry = this.bySource.get(evt.source);
     if (!entry) return [];
-    const alerts: Alert[] = [];
-    if (entry.byType && entry.typeOf) {
-      const typed = entry.byType.get(entry.typeOf(evt));
-      if (typed && this.run(typed, evt, alerts)) return alerts;
+    let rules = entry.any;
+    if (entry.indexValue) {
+      const v = entry.indexValue(evt);
+      if (v !== undefined) rules = entry.byValue.get(v) ?? entry.any;
     }
-    this.run(entry.any, evt, alerts);
-    return alerts;
-  }
-
-  /** Returns true when evaluation should stop (first match found). */
-  private run(rules: readonly CompiledRule[], evt: EngineEvent, alerts: Alert[]): boolean {
+    const alerts: Alert[] = [];
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]!;
       if (!rule.predicate(evt)) continue;
       alerts.push(makeAlert(rule, evt));
-      if (this.matching === 'first') return true;
+      if (this.matching === 'first') break;
     }
-    return false;
+    return alerts;
   }
 }
 
 /** Builds the alert for a rule that matched an event. */
 export function makeAlert(rule: CompiledRule, evt: EngineEvent): Alert {
-  const fields = rule.output.values(evt);
+  const { text, values: fields } = rule.output.renderWithValues(evt);
   if (rule.exceptionValues) {
     const extra = rule.exceptionValues.values(evt);
     for (const k of Object.keys(extra)) if (!(k in fields)) fields[k] = extra[k]!;
@@ -145,7 +142,7 @@ export function makeAlert(rule: CompiledRule, evt: EngineEvent): Alert {
     priority: rule.priority,
     source: rule.source,
     tags: rule.tags,
-    message: rule.output.render(evt),
+    message: text,
     outputFields: fields,
     hostname: getHostname(),
   };

@@ -41,8 +41,22 @@ export const TEST_FIELDS: FieldDef<TestEvent>[] = [
   field('t.absent', 'string'),
 ];
 
-export function testRegistry(): FieldRegistry {
-  return new FieldRegistry().register({ name: 'test', desc: 'synthetic test source', fields: TEST_FIELDS });
+/** The test source; with `indexed`, rules are indexed by the values of `t.str` they can match. */
+export function testRegistry(indexed = false): FieldRegistry {
+  return new FieldRegistry().register({
+    name: 'test',
+    desc: 'synthetic test source',
+    fields: TEST_FIELDS,
+    ...(indexed ? {
+      index: {
+        field: 't.str',
+        read: (evt: TestEvent) => {
+          const v = evt.data['t.str'];
+          return typeof v === 'string' ? v : undefined;
+        },
+      },
+    } : {}),
+  });
 }
 
 let counter = 0n;

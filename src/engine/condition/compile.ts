@@ -296,11 +296,70 @@ class ConditionCompiler {
         throw new CompileError(`'${op}' requires a list of values in parentheses, e.g. (a, b)`, right);
       }
       test = this.listTest(op, left.type, right.values, parse, node);
+      const fast = this.fastStringCheck(left, op, right.values, parse);
+      if (fast) return fast;
     } else {
       if (right.kind !== 'value') throw new CompileError(`'${op}' requires a single value`, right);
       test = this.scalarTest(op, left.type, right.value, parse, node);
+      const fast = this.fastStringCheck(left, op, [right.value], parse);
+      if (fast) return fast;
     }
     return this.applyToOperand(left, op, test);
+  }
+
+  /**
+   * The most common checks of real rules (a scalar string field compared
+   * with =, != or a set) as single closures: one call per check instead of
+   * an extractor call plus a test call. Same semantics as the general path.
+   */
+  private fastStringCheck(
+    left: TypedExtractor,
+    op: string,
+    literals: readonly string[],
+    parse: (t: string) => Scalar,
+  ): Predicate | undefined {
+    if (left.isList || !STRINGISH.has(left.type)) return undefined;
+    const ex = left.extract;
+    const values = literals.map((l) => parse(l) as string);
+    switch (op) {
+      case '=':
+      case '==': {
+        const lit = values[0]!;
+        return (evt) => ex(evt) === lit;
+      }
+      case '!=': {
+        const lit = values[0]!;
+        return (evt) => {
+          const v = ex(evt);
+          return v !== undefined && v !== lit;
+        };
+      }
+      case 'in':
+      case 'intersects': {
+        if (values.length === 1) {
+          const lit = values[0]!;
+          return (evt) => ex(evt) === lit;
+        }
+        const set = new Set<unknown>(values);
+        return (evt) => set.has(ex(evt));
+      }
+      case 'startswith': {
+        const lit = values[0]!;
+        return (evt) => {
+          const v = ex(evt);
+          return typeof v === 'string' && v.startsWith(lit);
+        };
+      }
+      case 'contains': {
+        const lit = values[0]!;
+        return (evt) => {
+          const v = ex(evt);
+          return typeof v === 'string' && v.includes(lit);
+        };
+      }
+      default:
+        return undefined;
+    }
   }
 
   /**

@@ -42,6 +42,8 @@ export interface CompiledFormat {
   render(evt: EngineEvent): string;
   /** The fields the template uses, keyed as written (`ka.uri.param[command]`). */
   values(evt: EngineEvent): Record<string, OutputValue>;
+  /** Both at once, extracting each field a single time (what alerts need). */
+  renderWithValues(evt: EngineEvent): { text: string; values: Record<string, OutputValue> };
   readonly fieldKeys: readonly string[];
 }
 
@@ -134,6 +136,26 @@ export function compileFormat(template: string, registry: FieldRegistry, source:
       const out: Record<string, OutputValue> = {};
       for (const t of tokens) out[t.key] = jsonValue(t.extract(evt));
       return out;
+    },
+    renderWithValues(evt) {
+      const raw = new Map<FieldToken, FieldValue>();
+      const values: Record<string, OutputValue> = {};
+      for (const t of tokens) {
+        const v = t.extract(evt);
+        raw.set(t, v);
+        values[t.key] = jsonValue(v);
+      }
+      let text = '';
+      for (const p of pieces) {
+        if (typeof p === 'string') {
+          text += p;
+          continue;
+        }
+        let s = renderValue(raw.get(p));
+        if (p.width !== undefined) s = s.length > p.width ? s.slice(0, p.width) : s.padEnd(p.width, ' ');
+        text += s;
+      }
+      return { text, values };
     },
   };
 }

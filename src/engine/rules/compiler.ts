@@ -11,7 +11,7 @@ import {
   type Expr, type Node, type Origin, type SourceLocation, print, walk,
 } from '../condition/ast.js';
 import { CompileError, type Predicate, compileCondition } from '../condition/compile.js';
-import { eventTypesOf } from '../condition/evttypes.js';
+import { restrictTo, valuesOf } from '../condition/value-sets.js';
 import { ParseError, parseCondition } from '../condition/parser.js';
 import type { FieldRegistry } from '../fields.js';
 import { type CompiledFormat, FormatError, compileFormat } from '../output/format.js';
@@ -42,8 +42,12 @@ export interface CompiledRule {
   readonly exceptionFields: readonly string[];
   /** Extracts the exception fields, which Falco adds to output_fields. */
   readonly exceptionValues?: CompiledFormat;
-  /** Event types the rule can match, for sources that index by type. */
-  readonly eventTypes?: ReadonlySet<string>;
+  /**
+   * The values of the source's index field under which the rule can match
+   * (e.g. its event types); absent when the rule is not restricted and must
+   * see every event.
+   */
+  readonly indexValues?: ReadonlySet<string>;
   /** Load order, for Falco's "first match in load order" evaluation. */
   readonly order: number;
   readonly ctx: Context;
@@ -252,13 +256,19 @@ export class RulesCompiler {
       }
     }
 
-    const source = this.registry.source(r.source);
-    let eventTypes: Set<string> | undefined;
-    if (source?.eventTypes) {
-      eventTypes = eventTypesOf(expr, source.eventTypes.names, source.eventTypes.field);
-      if (r.warnEvttypes && eventTypes.size > TOO_MANY_EVTTYPES) {
-        this.result.warning('LOAD_NO_EVTTYPE',
-          'Rule matches too many evt.type values. This has a significant performance penalty.', r.ctx);
+    const index = this.registry.source(r.source)?.index;
+    let indexValues: Set<string> | undefined;
+    if (index) {
+      const set = valuesOf(expr, index.field);
+      if (index.universe) {
+        const concrete = restrictTo(set, index.universe);
+        if (!set.absent && concrete.size < index.universe.length) indexValues = concrete;
+        if (r.warnEvttypes && (set.absent || concrete.size > TOO_MANY_EVTTYPES)) {
+          this.result.warning('LOAD_NO_EVTTYPE',
+            `Rule matches too many ${index.field} values. This has a significant performance penalty.`, r.ctx);
+        }
+      } else if (set.finite && !set.absent) {
+        indexValues = new Set(set.values);
       }
     }
 
@@ -275,7 +285,7 @@ export class RulesCompiler {
       condition: print(expr),
       exceptionFields: [...exceptionFields],
       ...(exceptionValues ? { exceptionValues } : {}),
-      ...(eventTypes ? { eventTypes } : {}),
+      ...(indexValues ? { indexValues } : {}),
       order,
       ctx: r.ctx,
     };
