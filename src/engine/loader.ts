@@ -61,7 +61,14 @@ export function loadRules(files: readonly RulesFile[], registry: FieldRegistry):
         continue;
       }
     }
-    readRulesFile({ file: file.name, text, collector, result });
+    try {
+      readRulesFile({ file: file.name, text, collector, result });
+    } catch (e) {
+      // Never let a bad file crash the process (the reader reports what it
+      // knows; this is for what it did not foresee).
+      result.error('LOAD_ERR_VALIDATE', `internal error while reading the file: ${(e as Error).message}`,
+        { file: file.name, line: 0, col: 0, itemType: 'rules content', itemName: '' });
+    }
   }
   const compiled = new RulesCompiler(registry, result).compile(collector);
   return {

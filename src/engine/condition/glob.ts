@@ -33,40 +33,60 @@ export function globToRegExp(pattern: string, caseInsensitive = false): RegExp {
   return new RegExp('^(?:' + re + ')$', caseInsensitive ? 'iu' : 'u');
 }
 
-/** Parses a bracket expression starting at `start` ('['); undefined when unterminated. */
+/**
+ * Parses a bracket expression starting at `start` ('['); undefined when
+ * unterminated (the '[' is then literal, as in fnmatch). Every character is
+ * written as a code-point escape so no pattern text can break the RegExp; a
+ * reversed range (`z-a`) matches nothing.
+ */
 function readBracket(pattern: string, start: number): { regex: string; end: number } | undefined {
-  let i = start + 1;
+  const chars = Array.from(pattern.slice(start + 1));
+  let i = 0;
   let negate = false;
-  if (pattern[i] === '!' || pattern[i] === '^') {
+  if (chars[i] === '!' || chars[i] === '^') {
     negate = true;
     i++;
   }
-  let body = '';
+  const items: string[] = [];
+  let consumed = pattern.length - (start + 1) - chars.slice(i).join('').length;
+  const esc = (c: string): string => `\\u{${c.codePointAt(0)!.toString(16)}}`;
   let first = true;
-  for (; i < pattern.length; i++) {
-    const c = pattern[i]!;
+  while (i < chars.length) {
+    let c = chars[i]!;
     if (c === ']' && !first) {
-      return { regex: '[' + (negate ? '^' : '') + body + ']', end: i };
+      consumed += c.length;
+      const body = items.join('');
+      const regex = negate ? (body ? `[^${body}]` : '[\\s\\S]') : (body ? `[${body}]` : '(?!)');
+      return { regex, end: start + consumed };
     }
     first = false;
-    if (c === '\\' && i + 1 < pattern.length) {
-      body += escapeClassChar(pattern[++i]!);
-    } else if (c === '-' && body !== '' && pattern[i + 1] !== ']' && i + 1 < pattern.length) {
-      body += '-';
-    } else {
-      body += escapeClassChar(c);
+    i++;
+    consumed += c.length;
+    if (c === '\\' && i < chars.length) {
+      c = chars[i++]!;
+      consumed += c.length;
     }
+    if (chars[i] === '-' && i + 1 < chars.length && chars[i + 1] !== ']') {
+      let hi = chars[i + 1]!;
+      consumed += 1 + hi.length;
+      i += 2;
+      if (hi === '\\' && i < chars.length) {
+        hi = chars[i++]!;
+        consumed += hi.length;
+      }
+      if (c.codePointAt(0)! <= hi.codePointAt(0)!) items.push(`${esc(c)}-${esc(hi)}`);
+      continue;
+    }
+    items.push(esc(c));
   }
   return undefined;
 }
 
+/** Escapes a character outside a class; only syntax characters may be escaped in unicode mode. */
 function escapeRegExp(c: string): string {
-  return /[\\^$.*+?()[\]{}|/-]/.test(c) ? '\\' + c : c;
+  return /[\\^$.*+?()[\]{}|/]/.test(c) ? '\\' + c : c;
 }
 
-function escapeClassChar(c: string): string {
-  return /[\\\]^[-]/.test(c) ? '\\' + c : c;
-}
 
 /** True when the text has glob metacharacters. */
 export function hasGlobMeta(s: string): boolean {

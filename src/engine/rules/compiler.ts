@@ -172,8 +172,10 @@ export class RulesCompiler {
           skipped.push(r);
         }
       } catch (e) {
-        if (e instanceof LoadError) this.report(e);
-        else throw e;
+        // A bad rules file must never crash the process: anything unexpected
+        // becomes a finding on the rule that caused it.
+        this.report(e instanceof LoadError ? e
+          : new LoadError('LOAD_ERR_COMPILE_CONDITION', `internal error while compiling the rule: ${(e as Error).message}`, r.ctx));
       }
     }
     return { rules, skipped };
