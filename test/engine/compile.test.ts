@@ -174,3 +174,16 @@ describe('condition compiler: names', () => {
     compileFails('t.str = x and some_macro', /Undefined macro 'some_macro'/);
   });
 });
+
+describe('glob patterns', () => {
+  it('compiles any pattern text, dashes and brackets included', async () => {
+    const { default: fc } = await import('fast-check');
+    const { globToRegExp } = await import('../../src/engine/condition/glob.js');
+    fc.assert(fc.property(fc.string({ maxLength: 30, unit: fc.constantFrom('a', '-', '[', ']', '!', '^', '\\', '*', '?', '/', '.', '(', '{', '|', 'é') }), (p) => {
+      globToRegExp(p).test('some-value');
+      globToRegExp(p, true).test('x');
+    }), { numRuns: 3000 });
+    assert.equal(run('t.str glob "minikube-*"', { 't.str': 'minikube-user' }), true);
+    assert.equal(run('t.str glob "[a-c]-[!x]"', { 't.str': 'b-y' }), true);
+  });
+});
