@@ -10,7 +10,8 @@ import { parseCondition } from '../../src/engine/condition/parser.js';
 import { valuesOf } from '../../src/engine/condition/value-sets.js';
 import { loadRules } from '../../src/engine/loader.js';
 import { Ruleset } from '../../src/engine/ruleset.js';
-import { ev, testRegistry } from '../helpers/test-source.js';
+import { FieldRegistry } from '../../src/engine/fields.js';
+import { TEST_FIELDS, ev, testRegistry } from '../helpers/test-source.js';
 
 function set(cond: string) {
   const s = valuesOf(parseCondition(cond), 't.str');
@@ -78,5 +79,35 @@ describe('indexed evaluation', () => {
             JSON.stringify({ conds, data }));
         }
       }), { numRuns: 500 });
+  });
+});
+
+describe('capture set for sources with a finite index (event types)', () => {
+  const universe = Array.from({ length: 150 }, (_, i) => `type${i}`);
+  const registry = new FieldRegistry().register({
+    name: 'test',
+    desc: 'test source indexed by a finite set of types',
+    fields: TEST_FIELDS,
+    index: { field: 't.str', universe, read: (e: { data: Record<string, unknown> }) => e.data['t.str'] as string },
+  });
+  const rule = (name: string, cond: string, extra = '') =>
+    `\n- rule: ${name}\n  desc: d\n  condition: ${cond}\n  output: o\n  priority: WARNING\n  source: test\n${extra}`;
+
+  it('computes the types the enabled rules need', () => {
+    const loaded = loadRules([{ name: 'x.yaml', text: rule('a', 't.str in (type1, type2) and t.other = x') + rule('b', 't.str = type3') }], registry);
+    assert.deepEqual(loaded.findings, []);
+    const rs = new Ruleset(loaded.rules, registry);
+    assert.deepEqual([...rs.requiredIndexValues('test')!].sort(), ['type1', 'type2', 'type3']);
+  });
+
+  it('needs every type once a rule is unrestricted, and warns about such rules', () => {
+    const loaded = loadRules([{ name: 'x.yaml', text: rule('a', 't.str = type1') + rule('b', 't.str != type1') + rule('c', 't.other = x', '  warn_evttypes: false') }], registry);
+    assert.deepEqual(loaded.findings.map((f) => [f.code, f.itemName, f.message]), [
+      ['LOAD_NO_EVTTYPE', 'b', 'Rule matches too many t.str values. This has a significant performance penalty.'],
+    ]);
+    const rs = new Ruleset(loaded.rules, registry);
+    assert.equal(rs.requiredIndexValues('test'), undefined);
+    const onlyA = new Ruleset(loaded.rules, registry, { selections: [{ action: 'disable', rule: '*' }, { action: 'enable', rule: 'a' }] });
+    assert.deepEqual([...onlyA.requiredIndexValues('test')!], ['type1']);
   });
 });

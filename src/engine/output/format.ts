@@ -38,11 +38,9 @@ interface FieldToken {
 }
 
 export interface CompiledFormat {
-  /** The rendered text for one event. */
-  render(evt: EngineEvent): string;
   /** The fields the template uses, keyed as written (`ka.uri.param[command]`). */
   values(evt: EngineEvent): Record<string, OutputValue>;
-  /** Both at once, extracting each field a single time (what alerts need). */
+  /** The rendered text and the field values, extracting each field once. */
   renderWithValues(evt: EngineEvent): { text: string; values: Record<string, OutputValue> };
   readonly fieldKeys: readonly string[];
 }
@@ -119,19 +117,6 @@ export function compileFormat(template: string, registry: FieldRegistry, source:
   const keys = [...new Set(tokens.map((t) => t.key))];
   return {
     fieldKeys: keys,
-    render(evt) {
-      let out = '';
-      for (const p of pieces) {
-        if (typeof p === 'string') {
-          out += p;
-          continue;
-        }
-        let s = renderValue(p.extract(evt));
-        if (p.width !== undefined) s = s.length > p.width ? s.slice(0, p.width) : s.padEnd(p.width, ' ');
-        out += s;
-      }
-      return out;
-    },
     values(evt) {
       const out: Record<string, OutputValue> = {};
       for (const t of tokens) out[t.key] = jsonValue(t.extract(evt));

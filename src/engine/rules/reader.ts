@@ -388,22 +388,19 @@ class FileReader {
       expected.delete(key);
       return true;
     };
-    if (ov.append.size) {
+    // The keys both operations can carry, read the same way for either.
+    const readShared = (set: Set<string>, kind: string): RuleUpdate => {
       const u: RuleUpdate = { name, ctx };
-      if (take(ov.append, 'append', 'condition')) u.cond = this.mapped(item, 'condition', ctx);
-      if (take(ov.append, 'append', 'exceptions')) u.exceptions = this.exceptions(item, ctx, true);
-      if (take(ov.append, 'append', 'output')) u.output = this.mapped(item, 'output', ctx, true);
-      if (take(ov.append, 'append', 'desc')) u.desc = this.str(item, 'desc', ctx);
-      if (take(ov.append, 'append', 'tags')) u.tags = new Set(this.sequenceOfScalars(item, 'tags', ctx, true));
-      this.collector.appendRule(u);
-    }
+      if (take(set, kind, 'condition')) u.cond = this.mapped(item, 'condition', ctx);
+      if (take(set, kind, 'exceptions')) u.exceptions = this.exceptions(item, ctx, true);
+      if (take(set, kind, 'output')) u.output = this.mapped(item, 'output', ctx, true);
+      if (take(set, kind, 'desc')) u.desc = this.str(item, 'desc', ctx);
+      if (take(set, kind, 'tags')) u.tags = new Set(this.sequenceOfScalars(item, 'tags', ctx, true));
+      return u;
+    };
+    if (ov.append.size) this.collector.appendRule(readShared(ov.append, 'append'));
     if (ov.replace.size) {
-      const u: RuleUpdate = { name, ctx };
-      if (take(ov.replace, 'replace', 'condition')) u.cond = this.mapped(item, 'condition', ctx);
-      if (take(ov.replace, 'replace', 'exceptions')) u.exceptions = this.exceptions(item, ctx, true);
-      if (take(ov.replace, 'replace', 'output')) u.output = this.mapped(item, 'output', ctx, true);
-      if (take(ov.replace, 'replace', 'desc')) u.desc = this.str(item, 'desc', ctx);
-      if (take(ov.replace, 'replace', 'tags')) u.tags = new Set(this.sequenceOfScalars(item, 'tags', ctx, true));
+      const u = readShared(ov.replace, 'replace');
       if (take(ov.replace, 'replace', 'priority')) u.priority = this.priority(item, ctx);
       if (take(ov.replace, 'replace', 'enabled')) u.enabled = this.bool(item, 'enabled', ctx);
       if (take(ov.replace, 'replace', 'warn_evttypes')) u.warnEvttypes = this.bool(item, 'warn_evttypes', ctx);
