@@ -20,6 +20,7 @@ export const PACKAGE_ROOT = findPackageRoot();
 /** Tiercel's default rules for each source. */
 export const DEFAULT_RULES: Readonly<Record<string, string>> = {
   k8s_audit: join(PACKAGE_ROOT, 'rules', 'k8s_audit_rules.yaml'),
+  syscall: join(PACKAGE_ROOT, 'rules', 'syscall_rules.yaml'),
 };
 
 /** The bundled sample of audit events that `npm start` replays. */

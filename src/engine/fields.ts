@@ -90,6 +90,16 @@ export interface FieldDef<E extends EngineEvent = EngineEvent> {
    */
   bind(arg: string | undefined): Extractor<E>;
   /**
+   * For fields that stand for several values compared one by one: Falco's
+   * `fd.ip`, `fd.port`, `fd.net` (either endpoint) and `proc.aname` without
+   * an index (any ancestor). The extractor then returns the candidates as an
+   * array (a plain value when there is just one); a comparison is true when
+   * some candidate satisfies it, except that with `notEqualNeedsAll` a `!=`
+   * needs every candidate to differ (`fd.ip != x`: neither endpoint is x).
+   * Unlike list fields, every operator applies.
+   */
+  readonly anyOf?: { readonly notEqualNeedsAll: boolean };
+  /**
    * Optional: parses and validates a right-hand-side literal compared with
    * this field (e.g. syscall `evt.type` checks event names). Throws
    * {@link FieldError} with a user-facing message when the literal is invalid.

@@ -2,9 +2,8 @@
  * Falco's own rule-loading cases (falco_tests.yaml, falco_tests_exceptions.yaml,
  * falco_tests_plugins.yaml): every case that validates rules files without a
  * capture must give the same errors and warnings as Falco (code and message,
- * or code and message_contains). Cases whose outcome depends on syscall
- * fields are listed as pending until the syscall source exists; a pending
- * case that starts passing fails the test so the list stays honest.
+ * or code and message_contains), with the syscall and k8s_audit sources
+ * Tiercel provides.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -20,17 +19,6 @@ interface Expected {
   message?: string;
   message_contains?: string;
 }
-
-/** Cases that need the syscall source's fields (evt.type names, proc.*, fd.*) to give Falco's result. */
-const PENDING_SYSCALL: Record<string, string> = {
-  test_warnings: 'LOAD_NO_EVTTYPE needs the syscall event-type catalog',
-  invalid_list_loop: "'unknown event type list_a' needs evt.type validation",
-  invalid_rule_output: 'output compilation of a syscall rule needs syscall fields',
-  validate_skip_unknown_noevt: 'skip-if-unknown-filter on a syscall rule needs syscall fields',
-  skip_unknown_error: 'unknown-field detection in a syscall rule needs syscall fields',
-  skip_unknown_unspec_error: 'unknown-field detection in a syscall rule needs syscall fields',
-  rule_exception_unknown_fields: 'exception field validation of a syscall rule needs syscall fields',
-};
 
 const SUITES = ['falco_tests.yaml', 'falco_tests_exceptions.yaml', 'falco_tests_plugins.yaml'];
 
@@ -75,14 +63,9 @@ describe('Falco rule-loading cases', { skip: anchorsAvailable ? false : anchorsM
     const cases = readFalcoCases(anchorPath('falco-rule-loading-cases', suite));
     for (const [name, c] of Object.entries(cases)) {
       if (!c.validate_rules_file) continue;
-      const pending = PENDING_SYSCALL[name];
-      it(`${suite}: ${name}${pending ? ' (pending: ' + pending + ')' : ''}`, () => {
+      it(`${suite}: ${name}`, () => {
         const problem = check(name, c);
-        if (pending) {
-          assert.ok(problem, `${name} now passes: remove it from the pending list`);
-        } else {
-          assert.equal(problem, undefined, problem);
-        }
+        assert.equal(problem, undefined, problem);
       });
     }
   }

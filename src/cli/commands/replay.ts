@@ -5,6 +5,9 @@
  */
 import { Option, type Command } from 'commander';
 import { readAuditFile } from '../../audit/reader.js';
+import type { EngineEvent } from '../../engine/event.js';
+import { CaptureError } from '../../syscall/capture.js';
+import { openCaptureReplay } from '../../syscall/replay.js';
 import { alertJson, alertText } from '../../engine/alert.js';
 import { Ruleset } from '../../engine/ruleset.js';
 import { createRegistry } from '../../sources.js';
@@ -27,9 +30,9 @@ export function registerReplayCommand(program: Command, setExit: (code: number) 
   addRulesOptions(
     program
       .command('replay')
-      .description('evaluate recorded events (audit log files: JSON lines, EventList JSON, gzip; - for stdin)')
+      .description('evaluate recorded events: audit logs (JSON lines, EventList JSON, gzip; - for stdin) or syscall capture files')
       .argument('<file...>', 'input files, evaluated in order')
-      .addOption(new Option('--source <name>', 'event source of the input').choices(['k8s_audit']).default('k8s_audit'))
+      .addOption(new Option('--source <name>', 'event source of the input').choices(['k8s_audit', 'syscall']).default('k8s_audit'))
       .addOption(new Option('-o, --output <format>', 'alert format').choices(['text', 'json']).default('text'))
       .option('--time-format-iso-8601', 'print ISO 8601 times in text alerts (Falco time_format_iso_8601)')
       .option('--no-summary', 'do not print the summary on stderr')
@@ -70,24 +73,34 @@ async function replay(files: string[], opts: ReplayOptions): Promise<number> {
     }
   };
 
+  const evaluate = (evt: EngineEvent): void => {
+    for (const alert of ruleset.process(evt)) {
+      byRule.set(alert.rule, (byRule.get(alert.rule) ?? 0) + 1);
+      out.push((opts.output === 'json' ? alertJson(alert, format) : alertText(alert, format)) + '\n');
+      if (out.length >= 256) flush();
+    }
+  };
+
   for (const file of files) {
     try {
-      for await (const item of readAuditFile(file)) {
-        if (item.type === 'problem') {
-          problems++;
-          if (problems <= MAX_PROBLEMS_SHOWN) process.stderr.write(`${item.file}:${item.line}: ${item.message}\n`);
-          continue;
-        }
-        events++;
-        for (const alert of ruleset.process(item.event)) {
-          byRule.set(alert.rule, (byRule.get(alert.rule) ?? 0) + 1);
-          out.push((opts.output === 'json' ? alertJson(alert, format) : alertText(alert, format)) + '\n');
-          if (out.length >= 256) flush();
+      if (opts.source === 'syscall') {
+        const capture = await openCaptureReplay(file);
+        events += await capture.run(evaluate);
+      } else {
+        for await (const item of readAuditFile(file)) {
+          if (item.type === 'problem') {
+            problems++;
+            if (problems <= MAX_PROBLEMS_SHOWN) process.stderr.write(`${item.file}:${item.line}: ${item.message}\n`);
+            continue;
+          }
+          events++;
+          evaluate(item.event);
         }
       }
     } catch (e) {
       ioErrors++;
-      process.stderr.write(`tiercel: cannot read ${file}: ${(e as Error).message}\n`);
+      const why = e instanceof CaptureError ? e.message : (e as Error).message;
+      process.stderr.write(`tiercel: cannot read ${file}: ${why}\n`);
     }
     flush();
   }

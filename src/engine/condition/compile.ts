@@ -245,7 +245,9 @@ class ConditionCompiler {
     if (node.kind === 'field') {
       const { def, extract } = bindField(this.registry, this.source, node.field, node.arg, node);
       this.fieldsUsed.add(node.field);
-      return { extract, type: def.type, isList: def.isList, def } as TypedExtractor & { def: FieldDef };
+      return {
+        extract, type: def.type, isList: def.isList, def, ...(def.anyOf ? { anyOf: def.anyOf } : {}),
+      } as TypedExtractor & { def: FieldDef };
     }
     if (node.name === 'val') {
       throw new CompileError("'val' can only be used on the right-hand side of a comparison", node);
@@ -318,7 +320,7 @@ class ConditionCompiler {
     literals: readonly string[],
     parse: (t: string) => Scalar,
   ): Predicate | undefined {
-    if (left.isList || !STRINGISH.has(left.type)) return undefined;
+    if (left.isList || left.anyOf || !STRINGISH.has(left.type)) return undefined;
     const ex = left.extract;
     const values = literals.map((l) => parse(l) as string);
     switch (op) {
@@ -408,6 +410,16 @@ class ConditionCompiler {
   /** Wraps a per-value test with absence and list semantics. */
   private applyToOperand(left: TypedExtractor, op: string, test: ScalarTest): Predicate {
     const ex = left.extract;
+    if (left.anyOf) {
+      const every = op === '!=' && left.anyOf.notEqualNeedsAll;
+      return (evt) => {
+        const v = ex(evt);
+        if (v === undefined) return false;
+        if (!Array.isArray(v)) return test(v as Scalar);
+        if (v.length === 0) return false;
+        return every ? v.every(test) : v.some(test);
+      };
+    }
     if (!left.isList) {
       return (evt) => {
         const v = ex(evt);

@@ -11,6 +11,8 @@ export interface TypedExtractor {
   readonly extract: Extractor;
   readonly type: FieldType;
   readonly isList: boolean;
+  /** Arrays from this operand are alternatives, not a list (see FieldDef.anyOf). */
+  readonly anyOf?: { readonly notEqualNeedsAll: boolean };
 }
 
 export class TransformerError extends Error {}
@@ -59,7 +61,12 @@ export function applyTransformer(name: string, input: TypedExtractor): TypedExtr
           : name === 'toupper' ? (s) => s.toUpperCase()
             : name === 'b64' ? decodeBase64
               : basename;
-      return { extract: (evt) => mapValue(ex(evt), fn), type: 'string', isList: input.isList };
+      return {
+        extract: (evt) => mapValue(ex(evt), fn),
+        type: 'string',
+        isList: input.isList,
+        ...(input.anyOf ? { anyOf: input.anyOf } : {}),
+      };
     }
     case 'len': {
       const extract: Extractor = (evt) => {
