@@ -10,7 +10,6 @@ import type { Process, Thread } from './state/threads.js';
 
 export class SyscallEvent implements EngineEvent {
   readonly source = 'syscall';
-  readonly time: bigint;
   /** Set by the engine: sequence number of the event in this run. */
   num?: number;
   /** Per-event cache of derived values (rendered args, resolved paths, lookups). */
@@ -24,8 +23,11 @@ export class SyscallEvent implements EngineEvent {
     readonly fd: FdInfo | undefined,
     /** That fd's number (negative for a failed open: the error). */
     readonly fdNum: number | undefined,
-  ) {
-    this.time = record.ts;
+  ) {}
+
+  /** Event time (decoded on first use: most events are never looked at by time). */
+  get time(): bigint {
+    return this.record.ts;
   }
 
   get proc(): Process {

@@ -13,6 +13,8 @@ export function resolvePath(base: string, path: string): string {
 
 /** Collapses `//`, `.` and `..` (never above the root). Relative input stays relative. */
 export function normalizePath(path: string): string {
+  // Most paths are already normal: skip the split when there is nothing to fix.
+  if (path.length > 1 && !path.endsWith('/') && !/\/\/|\/\.\.?(\/|$)|^\.\.?(\/|$)/.test(path)) return path;
   const absolute = path.startsWith('/');
   const out: string[] = [];
   for (const part of path.split('/')) {

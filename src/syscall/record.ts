@@ -34,6 +34,15 @@ export type ParamValue = bigint | number | string | readonly string[] | SockAddr
 
 export class RecordError extends Error {}
 
+/** Schemas by event code, looked up once per code (records ask on every parameter access). */
+const SCHEMA_BY_CODE: (readonly ParamSpec[] | undefined)[] = [];
+
+function schemaOf(code: number): readonly ParamSpec[] {
+  let s = SCHEMA_BY_CODE[code];
+  if (!s) SCHEMA_BY_CODE[code] = s = paramsOf(eventTypeName(code));
+  return s;
+}
+
 function ipv4(buf: Buffer, off: number): string {
   return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
 }
@@ -57,25 +66,41 @@ function ipv6(buf: Buffer, off: number): string {
 
 /** A record in a buffer. Cheap to create; parameters decode on demand. */
 export class SyscallRecord {
-  readonly ts: bigint;
   readonly tid: number;
   readonly tgid: number;
   readonly len: number;
   readonly type: number;
   readonly cpu: number;
-  readonly res: bigint;
+  /** The result as a number (exact for every value a syscall returns). */
+  readonly result: number;
   readonly nparams: number;
   private offsets: Int32Array | undefined;
+  // BigInts are heap objects: made only when asked for (most records never are).
+  private tsBig: bigint | undefined;
 
   constructor(readonly buf: Buffer, readonly off: number) {
-    this.ts = buf.readBigUInt64LE(off + HDR.TS);
     this.tid = buf.readUInt32LE(off + HDR.TID);
     this.tgid = buf.readUInt32LE(off + HDR.TGID);
     this.len = buf.readUInt32LE(off + HDR.LEN);
     this.type = buf.readUInt16LE(off + HDR.TYPE);
     this.cpu = buf.readUInt16LE(off + HDR.CPU);
-    this.res = buf.readBigInt64LE(off + HDR.RES);
+    this.result = buf.readInt32LE(off + HDR.RES + 4) * 4294967296 + buf.readUInt32LE(off + HDR.RES);
     this.nparams = buf.readUInt16LE(off + HDR.NPARAMS);
+  }
+
+  /** Event time, ns since the epoch. */
+  get ts(): bigint {
+    return (this.tsBig ??= this.buf.readBigUInt64LE(this.off + HDR.TS));
+  }
+
+  /** Event time in ms since the epoch, as a plain number (for bookkeeping that needs no precision). */
+  get tsMs(): number {
+    return (this.buf.readUInt32LE(this.off + HDR.TS + 4) * 4294967296 + this.buf.readUInt32LE(this.off + HDR.TS)) / 1e6;
+  }
+
+  /** The syscall result (negative errno on failure). */
+  get res(): bigint {
+    return this.buf.readBigInt64LE(this.off + HDR.RES);
   }
 
   get typeName(): string {
@@ -84,7 +109,7 @@ export class SyscallRecord {
 
   /** The schema of this record's type. */
   get schema(): readonly ParamSpec[] {
-    return paramsOf(this.typeName);
+    return schemaOf(this.type);
   }
 
   /** [start, length] of parameter i, or undefined when absent (length 0 or beyond nparams). */

@@ -171,6 +171,19 @@ function sameFamily(a: FieldType, b: FieldType): boolean {
   return fam(a) === fam(b);
 }
 
+const IP_CACHE = new Map<string, ReturnType<typeof parseIp>>();
+
+/** Event values repeat (the same peers over and over): parse each text once. */
+function parseIpCached(text: string): ReturnType<typeof parseIp> {
+  let a = IP_CACHE.get(text);
+  if (a === undefined && !IP_CACHE.has(text)) {
+    a = parseIp(text.split('/')[0]!);
+    if (IP_CACHE.size >= 4096) IP_CACHE.clear();
+    IP_CACHE.set(text, a);
+  }
+  return a;
+}
+
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -531,7 +544,7 @@ class ConditionCompiler {
       const addr = net ? undefined : parseIp(text);
       if (!net && !addr) throw new CompileError(`'${text}' is not a valid IP address or network`, node);
       const matches = (v: Scalar): boolean => {
-        const a = parseIp(String(v).split('/')[0]!);
+        const a = parseIpCached(String(v));
         if (!a) return false;
         return net ? inNetwork(a, net) : a.family === addr!.family && a.value === addr!.value;
       };

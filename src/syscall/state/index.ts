@@ -30,7 +30,7 @@ export interface SyscallStateOptions extends ThreadTableOptions {
 const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
 const SOCK_RAW = 3;
-const EINPROGRESS = 115n;
+const EINPROGRESS = 115;
 
 function fdFromSnapshot(s: FdSnapshot): FdInfo {
   const type = (s.type in FD_TYPES ? s.type : 'unknown') as FdType;
@@ -120,7 +120,7 @@ export class SyscallState {
     this.flush();
     if ((++this.applied & 1023) === 0) this.threads.reap(rec.ts);
     const thread = this.threadFor(rec);
-    thread.proc.lastSeen = rec.ts;
+    thread.proc.lastSeen = rec.tsMs;
     const name = rec.typeName;
     const handler = HANDLERS[name];
     if (handler) return handler(this, rec, thread);
@@ -162,7 +162,7 @@ function num(v: unknown): number | undefined {
 }
 
 function onClone(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
-  const childTid = Number(rec.res);
+  const childTid = rec.result;
   if (childTid <= 0 || state.threads.thread(childTid)) return ev(state, rec, thread);
   const flags = num(rec.param(0)) ?? 0;
   const vtid = num(rec.param(1)) ?? childTid;
@@ -185,7 +185,7 @@ function onClone(state: SyscallState, rec: SyscallRecord, thread: Thread): Sysca
 }
 
 function onExec(state: SyscallState, rec: SyscallRecord, caller: Thread): SyscallEvent {
-  if (rec.res !== 0n) return ev(state, rec, caller);
+  if (rec.result !== 0) return ev(state, rec, caller);
   const thread = state.threads.execSurvivor(caller);
   const at = rec.typeName === 'execveat' ? 1 : 0;
   const get = (name: string): unknown => rec.paramByName(name);
@@ -262,13 +262,13 @@ function onOpen(state: SyscallState, rec: SyscallRecord, thread: Thread): Syscal
   if (dev !== undefined) info.dev = dev;
   const ino = rec.paramByName('ino');
   if (typeof ino === 'bigint') info.ino = ino;
-  const fd = Number(rec.res);
+  const fd = rec.result;
   if (fd >= 0) proc.fds.set(fd, info);
   return ev(state, rec, thread, info, fd);
 }
 
 function onMemfd(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
-  const fd = Number(rec.res);
+  const fd = rec.result;
   const info: FdInfo = { type: 'memfd', name: `memfd:${(rec.paramByName('name') as string | undefined) ?? ''}`, flags: 2 };
   if (fd >= 0) thread.proc.fds.set(fd, info);
   return ev(state, rec, thread, info, fd);
@@ -278,20 +278,20 @@ function onClose(state: SyscallState, rec: SyscallRecord, thread: Thread): Sysca
   const fd = num(rec.param(0));
   if (fd === undefined) return ev(state, rec, thread);
   const info = thread.proc.fds.get(fd);
-  if (rec.res === 0n) state.defer(() => thread.proc.fds.delete(fd));
+  if (rec.result === 0) state.defer(() => thread.proc.fds.delete(fd));
   return ev(state, rec, thread, info, fd);
 }
 
 function onDup(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
   const oldfd = num(rec.param(0));
-  const newfd = Number(rec.res);
+  const newfd = rec.result;
   if (oldfd === undefined || newfd < 0) return ev(state, rec, thread, oldfd === undefined ? undefined : thread.proc.fds.get(oldfd), oldfd);
   const info = oldfd === newfd ? thread.proc.fds.get(oldfd) : thread.proc.fds.dup(oldfd, newfd);
   return ev(state, rec, thread, info, newfd);
 }
 
 function onPipe(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
-  if (rec.res !== 0n) return ev(state, rec, thread);
+  if (rec.result !== 0) return ev(state, rec, thread);
   const ino = rec.paramByName('ino');
   const name = `pipe:[${typeof ino === 'bigint' ? ino : 0}]`;
   const a = num(rec.paramByName('fd1'));
@@ -311,7 +311,7 @@ function l4(type: number): FdInfo['l4proto'] {
 }
 
 function onSocket(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
-  const fd = Number(rec.res);
+  const fd = rec.result;
   const domain = num(rec.paramByName('domain')) ?? 0;
   const info: FdInfo = { type: socketType(domain), name: '', domain };
   const proto = l4(num(rec.paramByName('type')) ?? 0);
@@ -351,12 +351,12 @@ function onConnect(state: SyscallState, rec: SyscallRecord, thread: Thread): Sys
   const fd = num(rec.param(0));
   if (fd === undefined) return ev(state, rec, thread);
   const info = withTuple(thread.proc, fd, rec.param(1) as SockTuple | undefined, false);
-  info.connected = rec.res === 0n || rec.res === -EINPROGRESS;
+  info.connected = rec.result === 0 || rec.result === -EINPROGRESS;
   return ev(state, rec, thread, info, fd);
 }
 
 function onAccept(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
-  const fd = Number(rec.res);
+  const fd = rec.result;
   const listenFd = num(rec.paramByName('listen_fd'));
   const listening = listenFd === undefined ? undefined : thread.proc.fds.get(listenFd);
   if (fd < 0) return ev(state, rec, thread, listening, listenFd);
@@ -371,7 +371,7 @@ function onBind(state: SyscallState, rec: SyscallRecord, thread: Thread): Syscal
   if (fd === undefined) return ev(state, rec, thread);
   const info = thread.proc.fds.get(fd);
   const addr = rec.param(1) as SockAddr | undefined;
-  if (info && rec.res === 0n && addr) {
+  if (info && rec.result === 0 && addr) {
     if ('ip' in addr) {
       info.sip = addr.ip;
       info.sport = addr.port;
@@ -400,7 +400,7 @@ function onFdEvent(state: SyscallState, rec: SyscallRecord, thread: Thread): Sys
 }
 
 function onChdir(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
-  if (rec.res === 0n) {
+  if (rec.result === 0) {
     const proc = thread.proc;
     if (rec.typeName === 'chdir') {
       const path = rec.str(0);
@@ -415,7 +415,7 @@ function onChdir(state: SyscallState, rec: SyscallRecord, thread: Thread): Sysca
 }
 
 function onSetuid(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
-  if (rec.res === 0n) {
+  if (rec.result === 0) {
     const p = thread.proc;
     const keep = (v: number | undefined): v is number => v !== undefined && v !== 0xffffffff;
     switch (rec.typeName) {
@@ -432,7 +432,7 @@ function onSetuid(state: SyscallState, rec: SyscallRecord, thread: Thread): Sysc
 
 function onPrctl(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
   const PR_SET_NAME = 15;
-  if (rec.res === 0n && num(rec.param(0)) === PR_SET_NAME) {
+  if (rec.result === 0 && num(rec.param(0)) === PR_SET_NAME) {
     const name = rec.str(1);
     if (name !== undefined) {
       thread.comm = name.slice(0, 15);

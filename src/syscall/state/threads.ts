@@ -54,8 +54,8 @@ export class Process {
   fds: FdTable;
   /** Set when the whole thread group has exited (ns, event time). */
   exitedAt: bigint | undefined;
-  /** Last time an event referenced the process (for LRU eviction). */
-  lastSeen = 0n;
+  /** Last time an event referenced the process, ms (for LRU eviction). */
+  lastSeen = 0;
   /** Live threads of the group. */
   readonly threads = new Set<number>();
   /** Pids of the processes whose parent this is (kept for reparenting on exit). */
@@ -154,7 +154,7 @@ export class ThreadTable {
     if (existing && existing !== proc) this.forget(existing);
     this.processes.set(proc.pid, proc);
     this.processes.get(proc.ppid)?.children.add(proc.pid);
-    proc.lastSeen = now;
+    proc.lastSeen = Number(now / 1_000_000n);
     this.stats.created++;
     return this.addThread(proc, proc.pid, comm, vtid);
   }
