@@ -23,7 +23,7 @@ import {
 import {
   type BinaryCheckExpr, type Expr, type Node, type OperandExpr, type Origin, type Pos, isListOperator,
 } from './ast.js';
-import { compilePathPrefixes, globToRegExp } from './glob.js';
+import { compileGlob, compilePathPrefixes } from './glob.js';
 import { inNetwork, parseIp, parseNetwork } from './ip.js';
 import { TransformerError, applyTransformer, type TypedExtractor } from './transformers.js';
 
@@ -521,8 +521,8 @@ class ConditionCompiler {
         case 'endswith': return (v) => (v as string).endsWith(lit);
         case 'glob':
         case 'iglob': {
-          const re = globToRegExp(lit, op === 'iglob');
-          return (v) => re.test(v as string);
+          const match = compileGlob(lit, op === 'iglob');
+          return (v) => match(v as string);
         }
         case 'regex': {
           let re: RE2JS;
@@ -663,8 +663,8 @@ function dynamicCompare(op: string, type: FieldType, l: Scalar, r: Scalar): bool
       case 'icontains': return a.toLowerCase().includes(b.toLowerCase());
       case 'startswith': return a.startsWith(b);
       case 'endswith': return a.endsWith(b);
-      case 'glob': return globToRegExp(b).test(a);
-      case 'iglob': return globToRegExp(b, true).test(a);
+      case 'glob': return compileGlob(b)(a);
+      case 'iglob': return compileGlob(b, true)(a);
       case 'pmatch': return compilePathPrefixes([b])(a);
       case 'regex': try { return RE2JS.compile(b).matches(a); } catch { return false; }
       default: return false;

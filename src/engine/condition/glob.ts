@@ -7,86 +7,133 @@
  * match. `iglob` is the same with FNM_CASEFOLD.
  */
 
-/** Translates a glob pattern into an anchored regular expression. */
-export function globToRegExp(pattern: string, caseInsensitive = false): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
+type GlobToken =
+  | { readonly kind: 'lit'; readonly ch: string }
+  | { readonly kind: 'any' }
+  | { readonly kind: 'star' }
+  | { readonly kind: 'class'; readonly negate: boolean; readonly singles: ReadonlySet<string>; readonly ranges: readonly (readonly [number, number])[] };
+
+const HAS_SURROGATES = /[\uD800-\uDFFF]/;
+
+function chars(s: string): string[] {
+  return HAS_SURROGATES.test(s) ? Array.from(s) : s.split('');
+}
+
+function tokenize(pattern: string): GlobToken[] {
+  const p = chars(pattern);
+  const out: GlobToken[] = [];
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
     if (c === '*') {
-      re += '[\\s\\S]*';
+      if (out[out.length - 1]?.kind !== 'star') out.push({ kind: 'star' });
     } else if (c === '?') {
-      re += '[\\s\\S]';
-    } else if (c === '\\' && i + 1 < pattern.length) {
-      re += escapeRegExp(pattern[++i]!);
+      out.push({ kind: 'any' });
+    } else if (c === '\\' && i + 1 < p.length) {
+      out.push({ kind: 'lit', ch: p[++i]! });
     } else if (c === '[') {
-      const cls = readBracket(pattern, i);
+      const cls = readBracket(p, i);
       if (cls) {
-        re += cls.regex;
+        out.push(cls.token);
         i = cls.end;
       } else {
-        re += '\\[';
+        out.push({ kind: 'lit', ch: '[' });
       }
     } else {
-      re += escapeRegExp(c);
+      out.push({ kind: 'lit', ch: c });
     }
   }
-  return new RegExp('^(?:' + re + ')$', caseInsensitive ? 'iu' : 'u');
+  return out;
 }
 
 /**
- * Parses a bracket expression starting at `start` ('['); undefined when
- * unterminated (the '[' is then literal, as in fnmatch). Every character is
- * written as a code-point escape so no pattern text can break the RegExp; a
- * reversed range (`z-a`) matches nothing.
+ * Reads a bracket expression starting at index `start` ('['); undefined when
+ * unterminated (the '[' is then literal, as in fnmatch). A reversed range
+ * (`z-a`) matches nothing.
  */
-function readBracket(pattern: string, start: number): { regex: string; end: number } | undefined {
-  const chars = Array.from(pattern.slice(start + 1));
-  let i = 0;
+function readBracket(p: readonly string[], start: number): { token: GlobToken; end: number } | undefined {
+  let i = start + 1;
   let negate = false;
-  if (chars[i] === '!' || chars[i] === '^') {
+  if (p[i] === '!' || p[i] === '^') {
     negate = true;
     i++;
   }
-  const items: string[] = [];
-  let consumed = pattern.length - (start + 1) - chars.slice(i).join('').length;
-  const esc = (c: string): string => `\\u{${c.codePointAt(0)!.toString(16)}}`;
+  const singles = new Set<string>();
+  const ranges: [number, number][] = [];
   let first = true;
-  while (i < chars.length) {
-    let c = chars[i]!;
-    if (c === ']' && !first) {
-      consumed += c.length;
-      const body = items.join('');
-      const regex = negate ? (body ? `[^${body}]` : '[\\s\\S]') : (body ? `[${body}]` : '(?!)');
-      return { regex, end: start + consumed };
-    }
+  for (; i < p.length; i++) {
+    let c = p[i]!;
+    if (c === ']' && !first) return { token: { kind: 'class', negate, singles, ranges }, end: i };
     first = false;
-    i++;
-    consumed += c.length;
-    if (c === '\\' && i < chars.length) {
-      c = chars[i++]!;
-      consumed += c.length;
-    }
-    if (chars[i] === '-' && i + 1 < chars.length && chars[i + 1] !== ']') {
-      let hi = chars[i + 1]!;
-      consumed += 1 + hi.length;
+    if (c === '\\' && i + 1 < p.length) c = p[++i]!;
+    if (p[i + 1] === '-' && i + 2 < p.length && p[i + 2] !== ']') {
+      let hi = p[i + 2]!;
       i += 2;
-      if (hi === '\\' && i < chars.length) {
-        hi = chars[i++]!;
-        consumed += hi.length;
-      }
-      if (c.codePointAt(0)! <= hi.codePointAt(0)!) items.push(`${esc(c)}-${esc(hi)}`);
+      if (hi === '\\' && i + 1 < p.length) hi = p[++i]!;
+      ranges.push([c.codePointAt(0)!, hi.codePointAt(0)!]);
       continue;
     }
-    items.push(esc(c));
+    singles.add(c);
   }
   return undefined;
 }
 
-/** Escapes a character outside a class; only syntax characters may be escaped in unicode mode. */
-function escapeRegExp(c: string): string {
-  return /[\\^$.*+?()[\]{}|/]/.test(c) ? '\\' + c : c;
+function matchesToken(t: GlobToken, c: string): boolean {
+  switch (t.kind) {
+    case 'lit': return t.ch === c;
+    case 'any': return true;
+    case 'star': return false;
+    case 'class': {
+      let hit = t.singles.has(c);
+      if (!hit) {
+        const cp = c.codePointAt(0)!;
+        for (const [lo, hi] of t.ranges) if (cp >= lo && cp <= hi) { hit = true; break; }
+      }
+      return hit !== t.negate;
+    }
+  }
 }
 
+/**
+ * Compiles a glob into a matcher. Matching is iterative with a single
+ * backtracking point per star, so it costs at most O(text × pattern) whatever
+ * the input: event text is attacker-controlled, and a regular expression
+ * built from a pattern with several stars can backtrack exponentially.
+ */
+export function compileGlob(pattern: string, caseInsensitive = false): (text: string) => boolean {
+  const tokens = tokenize(caseInsensitive ? pattern.toLowerCase() : pattern);
+  const m = tokens.length;
+  const plain = tokens.every((t) => t.kind === 'lit');
+  if (plain) {
+    const lit = tokens.map((t) => (t as { ch: string }).ch).join('');
+    return caseInsensitive ? (text) => text.toLowerCase() === lit : (text) => text === lit;
+  }
+  return (input: string): boolean => {
+    const text = chars(caseInsensitive ? input.toLowerCase() : input);
+    const n = text.length;
+    let t = 0;
+    let p = 0;
+    let starP = -1;
+    let starT = 0;
+    while (t < n) {
+      const tok = tokens[p];
+      if (tok?.kind === 'star') {
+        starP = p++;
+        starT = t;
+        continue;
+      }
+      if (tok && matchesToken(tok, text[t]!)) {
+        p++;
+        t++;
+        continue;
+      }
+      if (starP < 0) return false;
+      p = starP + 1;
+      t = ++starT;
+    }
+    while (p < m && tokens[p]!.kind === 'star') p++;
+    return p === m;
+  };
+}
 
 /** True when the text has glob metacharacters. */
 export function hasGlobMeta(s: string): boolean {
@@ -122,6 +169,5 @@ function splitPath(p: string): string[] {
 
 function componentMatcher(component: string): ComponentMatcher {
   if (!hasGlobMeta(component)) return (c) => c === component;
-  const re = globToRegExp(component);
-  return (c) => re.test(c);
+  return compileGlob(component);
 }

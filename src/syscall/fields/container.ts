@@ -5,7 +5,7 @@
  * a static file today, the Kubernetes/CRI provider in a deployment.
  */
 import { FieldError, type FieldValue } from '../../engine/fields.js';
-import { globToRegExp } from '../../engine/condition/glob.js';
+import { compileGlob } from '../../engine/condition/glob.js';
 import type { SyscallEvent } from '../event.js';
 import type { ContainerMetadata } from '../state/metadata.js';
 import { type SysField, f, fa } from './define.js';
@@ -27,8 +27,8 @@ function mountSelector(arg: string | undefined, fieldName: string): (mounts: rea
     const i = Number(arg);
     return (mounts) => mounts[i];
   }
-  const re = globToRegExp(arg);
-  return (mounts) => mounts.find((m) => re.test(m.source));
+  const match = compileGlob(arg);
+  return (mounts) => mounts.find((m) => match(m.source));
 }
 
 function mountField(name: string, desc: string, render: (m: Mount) => string | undefined): SysField {
