@@ -255,6 +255,21 @@ export class SimProcess {
     this.emit('procexit', 0, { status: BigInt(status), ret: BigInt(status), sig: 0, core: 0, reaper_tid: 1 });
     this.scenario.unregister(this.pid);
   }
+
+  /**
+   * The runtime starting a container (call it on the shim): a child in the
+   * container's new pid namespace (vpid 1), which execs `spec` as the
+   * container's first process, its own session leader.
+   */
+  startContainer(name: string, spec: ProcessSpec): SimProcess {
+    const pid = this.scenario.allocPid();
+    const c = this.scenario.containerSpec(name);
+    this.emit('clone', pid, { flags: 0x1200011n | 0x20000000n | 0x20000n, vtid: 1, vpid: 1, cgroups: cgroupsFor(c) });
+    const child = new SimProcess(this.scenario, pid, { ...this.spec, container: name }, 1);
+    this.scenario.register(child, this.pid);
+    child.exec({ ...spec, container: name, leader: true });
+    return child;
+  }
 }
 
 /** A scenario: a host, its containers, and what its processes do. */

@@ -31,13 +31,19 @@ function mountSelector(arg: string | undefined, fieldName: string): (mounts: rea
   return (mounts) => mounts.find((m) => match(m.source));
 }
 
+/**
+ * A field about one mount. When no mount matches, the value is `N/A`, as the
+ * container plugin reports it (upstream rules test `in ("<NA>", "N/A")` to
+ * mean "no such mount"); host processes have no mounts at all (absent).
+ */
 function mountField(name: string, desc: string, render: (m: Mount) => string | undefined): SysField {
   return fa(name, 'string', 'key', desc, (arg) => {
     const select = mountSelector(arg, name);
     return (e) => {
+      if (isHost(e)) return undefined;
       const mounts = meta(e)?.mounts;
       const m = mounts ? select(mounts) : undefined;
-      return m ? render(m) : undefined;
+      return m ? render(m) ?? 'N/A' : 'N/A';
     };
   });
 }

@@ -191,12 +191,15 @@ function onExec(state: SyscallState, rec: SyscallRecord, caller: Thread): Syscal
   const get = (name: string): unknown => rec.paramByName(name);
   const proc = thread.proc;
   // After a successful exec the calling thread is the only one left and takes the pid.
+  // A new program: what it was started with replaces the old one's, and an
+  // absent (zero-length) argv or environment means an empty one (execve with
+  // argc 0, `env -i`), not "keep the previous program's".
   const exe = get('exe');
-  if (typeof exe === 'string') proc.exe = exe;
+  proc.exe = typeof exe === 'string' ? exe : '';
   const args = get('args');
-  if (Array.isArray(args)) proc.args = args as string[];
+  proc.args = Array.isArray(args) ? (args as string[]) : [];
   const env = get('env');
-  if (Array.isArray(env)) proc.env = env as string[];
+  proc.env = Array.isArray(env) ? (env as string[]) : [];
   const cwd = get('cwd');
   if (typeof cwd === 'string' && cwd) proc.cwd = cwd;
   const comm = get('comm');
