@@ -4,7 +4,8 @@
 import type { Command } from 'commander';
 import { loadRules } from '../../engine/loader.js';
 import { formatFinding } from '../../engine/rules/load-result.js';
-import { selectEnabled } from '../../engine/ruleset.js';
+import { Ruleset, selectEnabled } from '../../engine/ruleset.js';
+import { captureSet } from '../../syscall/capture-set.js';
 import { createRegistry } from '../../sources.js';
 import { addRulesOptions, rulesFiles, rulesetOptions, type RulesCliOptions } from '../rules-options.js';
 
@@ -75,5 +76,31 @@ export function registerRulesCommands(program: Command, setExit: (code: number) 
       }
     }
     setExit(loaded.ok ? 0 : 1);
+  });
+
+  addRulesOptions(
+    rules
+      .command('syscalls')
+      .description('list the syscalls a sensor must capture for the enabled syscall rules (plus those the state needs)')
+      .option('--json', 'print as JSON'),
+  ).action((opts: RulesCliOptions & { json?: boolean }) => {
+    const registry = createRegistry();
+    const loaded = loadRules(rulesFiles(opts, ['syscall']).map((name) => ({ name })), registry);
+    for (const f of loaded.findings) {
+      if (f.severity === 'error') process.stderr.write(formatFinding(f) + '\n');
+    }
+    if (!loaded.ok) {
+      setExit(1);
+      return;
+    }
+    const set = captureSet(new Ruleset(loaded.rules, registry, rulesetOptions(opts)));
+    if (opts.json) {
+      process.stdout.write(JSON.stringify(set, null, 2) + '\n');
+    } else {
+      process.stdout.write(`${set.names.join(' ')}\n`);
+      process.stderr.write(`${set.syscallIds.length} syscalls` +
+        (set.everything ? ' (every syscall: an enabled rule does not restrict evt.type)' : '') + '\n');
+    }
+    setExit(0);
   });
 }
