@@ -78,7 +78,7 @@ const SCHEMA: Record<string, readonly ParamSpec[]> = {
   open: [p('name', 'str', 'path'), p('flags', 'u32', 'oflags'), p('mode', 'u32', 'oct'), p('dev', 'u32', 'hex'), p('ino', 'u64')],
   openat: [DIRFD, p('name', 'str', 'path'), p('flags', 'u32', 'oflags'), p('mode', 'u32', 'oct'), p('dev', 'u32', 'hex'), p('ino', 'u64')],
   openat2: [DIRFD, p('name', 'str', 'path'), p('flags', 'u32', 'oflags'), p('mode', 'u32', 'oct'), p('resolve', 'u32', 'hex'), p('dev', 'u32', 'hex'), p('ino', 'u64')],
-  creat: [p('name', 'str', 'path'), p('mode', 'u32', 'oct'), p('dev', 'u32', 'hex'), p('ino', 'u64')],
+  creat: [p('name', 'str', 'path'), p('flags', 'u32', 'oflags'), p('mode', 'u32', 'oct'), p('dev', 'u32', 'hex'), p('ino', 'u64')],
   memfd_create: [p('name', 'str'), p('flags', 'u32', 'memfd')],
   close: [FD],
   dup: [p('oldfd', 'i64', 'fd')],
