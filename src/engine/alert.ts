@@ -21,6 +21,8 @@ export interface Alert {
   /** Every field the output uses, plus exception fields; `evt.time` as ns. */
   readonly outputFields: Readonly<Record<string, OutputValue>>;
   readonly hostname: string;
+  /** Correlation keys from the event's source (see SourceDefinition.correlate); Tiercel's own addition. */
+  readonly correlation?: Readonly<Record<string, string>>;
 }
 
 export interface AlertFormatOptions {
@@ -56,6 +58,8 @@ export function alertJson(alert: Alert, options: AlertFormatOptions = {}): strin
   if (options.includeMessage) obj.message = alert.message;
   obj.output_fields = alert.outputFields;
   obj.hostname = alert.hostname;
+  // Falco's schema has no such key; consumers that do not know it (Falcosidekick) ignore it.
+  if (alert.correlation) obj.correlation = alert.correlation;
   return stringifyWithBigInt(obj);
 }
 

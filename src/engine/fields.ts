@@ -134,6 +134,13 @@ export interface SourceDefinition<E extends EngineEvent = EngineEvent> {
     read(evt: E): string | undefined;
   };
   /**
+   * Keys that tie an event to others of the same story (audit ID, container,
+   * pod, exec session...), attached to every alert the event raises so the
+   * incident correlator and downstream tools can join them. Must be cheap:
+   * it runs only for events that alert.
+   */
+  correlate?(evt: E): Readonly<Record<string, string>> | undefined;
+  /**
    * Optional resolver for field names that are not in the table, for
    * families with open-ended names (e.g. `evt.arg.NAME`).
    */

@@ -39,6 +39,7 @@ interface SourceRules {
   /** Rules for events whose index value has no entry: the unrestricted ones. */
   readonly any: CompiledRule[];
   readonly indexValue?: (evt: EngineEvent) => string | undefined;
+  readonly correlate?: (evt: EngineEvent) => Readonly<Record<string, string>> | undefined;
 }
 
 function wildcardToRegExp(pattern: string): RegExp {
@@ -75,7 +76,9 @@ export class Ruleset {
       list.push(rule);
     }
     for (const [source, list] of grouped) {
-      const index = registry.source(source)?.index;
+      const def = registry.source(source);
+      const index = def?.index;
+      const correlate = def?.correlate ? (evt: EngineEvent) => def.correlate!(evt) : undefined;
       const any = list.filter((r) => !index || !r.indexValues);
       const byValue = new Map<string, CompiledRule[]>();
       if (index) {
@@ -85,7 +88,12 @@ export class Ruleset {
           byValue.set(v, list.filter((r) => !r.indexValues || r.indexValues.has(v)));
         }
       }
-      this.bySource.set(source, index ? { byValue, any, indexValue: (evt) => index.read(evt) } : { byValue, any });
+      this.bySource.set(source, {
+        byValue,
+        any,
+        ...(index ? { indexValue: (evt: EngineEvent) => index.read(evt) } : {}),
+        ...(correlate ? { correlate } : {}),
+      });
     }
   }
 
@@ -121,7 +129,7 @@ export class Ruleset {
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]!;
       if (!rule.predicate(evt)) continue;
-      alerts.push(makeAlert(rule, evt));
+      alerts.push(makeAlert(rule, evt, entry.correlate));
       if (this.matching === 'first') break;
     }
     return alerts;
@@ -129,14 +137,20 @@ export class Ruleset {
 }
 
 /** Builds the alert for a rule that matched an event. */
-export function makeAlert(rule: CompiledRule, evt: EngineEvent): Alert {
+export function makeAlert(
+  rule: CompiledRule,
+  evt: EngineEvent,
+  correlate?: (evt: EngineEvent) => Readonly<Record<string, string>> | undefined,
+): Alert {
   const { text, values: fields } = rule.output.renderWithValues(evt);
   if (rule.exceptionValues) {
     const extra = rule.exceptionValues.values(evt);
     for (const k of Object.keys(extra)) if (!(k in fields)) fields[k] = extra[k]!;
   }
   fields['evt.time'] = evt.time;
+  const correlation = correlate?.(evt);
   return {
+    ...(correlation ? { correlation } : {}),
     time: evt.time,
     rule: rule.name,
     priority: rule.priority,

@@ -4,6 +4,7 @@
  * `evt.type` so each event is checked only against rules for its type.
  */
 import type { SourceDefinition } from '../engine/fields.js';
+import { syscallCorrelation } from './correlation.js';
 import { EVENT_TYPE_NAMES } from './event-types.js';
 import type { SyscallEvent } from './event.js';
 import { CONTAINER_FIELDS } from './fields/container.js';
@@ -22,6 +23,7 @@ export const syscallSource: SourceDefinition<SyscallEvent> = {
   fields: [...EVT_FIELDS, ...PROC_FIELDS, ...FD_FIELDS, ...USER_FIELDS, ...CONTAINER_FIELDS, ...FS_FIELDS],
   provides: [{ name: 'container', version: CONTAINER_PLUGIN_VERSION }],
   resolveDynamic: resolveArgField,
+  correlate: syscallCorrelation,
   index: {
     field: 'evt.type',
     universe: EVENT_TYPE_NAMES,

@@ -264,8 +264,9 @@ export class SimProcess {
   startContainer(name: string, spec: ProcessSpec): SimProcess {
     const pid = this.scenario.allocPid();
     const c = this.scenario.containerSpec(name);
-    this.emit('clone', pid, { flags: 0x1200011n | 0x20000000n | 0x20000n, vtid: 1, vpid: 1, cgroups: cgroupsFor(c) });
-    const child = new SimProcess(this.scenario, pid, { ...this.spec, container: name }, 1);
+    const vpid = this.scenario.allocVpid(name);
+    this.emit('clone', pid, { flags: 0x1200011n | 0x20000000n | 0x20000n, vtid: vpid, vpid, cgroups: cgroupsFor(c) });
+    const child = new SimProcess(this.scenario, pid, { ...this.spec, container: name }, vpid);
     this.scenario.register(child, this.pid);
     child.exec({ ...spec, container: name, leader: true });
     return child;
@@ -307,7 +308,7 @@ export class Scenario {
   }
 
   allocVpid(container: string): number {
-    const n = (this.vpids.get(container) ?? 1) + 1;
+    const n = (this.vpids.get(container) ?? 0) + 1;
     this.vpids.set(container, n);
     return n;
   }

@@ -249,3 +249,26 @@ describe('fields with Falco semantics', () => {
     assert.throws(() => compileCondition(parseCondition('evt.type = nosuchcall'), { registry, source: 'syscall' }), /unknown event type nosuchcall/);
   });
 });
+
+describe('correlation keys', () => {
+  it('tie a command run through kubectl exec to its container, pod, exec session and audit ID', async () => {
+    const { syscallCorrelation } = await import('../../src/syscall/correlation.js');
+    const s = new Scenario();
+    s.standardHost();
+    s.container('web', { id: 'abcdef012345', podUid: '0f6a1c2e-1111-2222-3333-444455556666', pod: { name: 'web-1', namespace: 'shop' } });
+    const { shim, main } = s.runningContainer('web', { exe: '/usr/sbin/nginx', comm: 'nginx' });
+    const exec = shim.spawn({ exe: '/bin/sh', comm: 'sh', tty: 34817, container: 'web', env: ['KUBERNETES_EXEC_AUDIT_ID=9b1c-audit', 'HOME=/root'] });
+    const curl = exec.spawn({ exe: 'curl', exepath: '/usr/bin/curl', args: ['http://127.0.0.1/x'], env: ['HOME=/root'] });
+    curl.open('/tmp/payload', { mode: 'w', create: true });
+    main.open('/etc/nginx/nginx.conf');
+    const keys: Record<string, string>[] = [];
+    run(s, (e) => { if (e.typeName === 'openat') keys.push({ ...syscallCorrelation(e) }); });
+    const [fromCurl, fromMain] = keys;
+    assert.equal(fromCurl!.containerId, 'abcdef012345');
+    assert.equal(fromCurl!.podUid, '0f6a1c2e-1111-2222-3333-444455556666');
+    assert.equal(fromCurl!.auditId, '9b1c-audit', 'inherited from the exec session');
+    assert.match(fromCurl!.execSession!, new RegExp(`^abcdef012345:${exec.pid}:`));
+    assert.equal(fromMain!.execSession, undefined, "the container's own process is not an exec session");
+    assert.equal(fromMain!.auditId, undefined);
+  });
+});
