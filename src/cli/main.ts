@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { registerFieldsCommand } from './commands/fields.js';
 import { registerReplayCommand } from './commands/replay.js';
 import { registerRulesCommands } from './commands/rules.js';
+import { registerServeCommand } from './commands/serve.js';
 import { UsageError } from './rules-options.js';
 import { ENGINE_VERSION } from '../engine/version.js';
 
@@ -25,6 +26,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   registerRulesCommands(program, setExit);
   registerFieldsCommand(program, setExit);
   registerReplayCommand(program, setExit);
+  registerServeCommand(program, setExit);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (e) {
