@@ -8,7 +8,7 @@
  * `stageTimestamp`.
  */
 import type { EngineEvent } from '../engine/event.js';
-import { parseRfc3339Nanos } from './time.js';
+import { type EpochTime, parseRfc3339 } from './time.js';
 import type { JsonObject } from './types.js';
 
 /** The message upstream logs for a payload that is neither an Event, an EventList nor an array. */
@@ -60,8 +60,9 @@ const ABSENT: unique symbol = Symbol('absent');
  */
 export class AuditEvent implements EngineEvent {
   readonly source = 'k8s_audit';
-  /** `stageTimestamp` (or `requestReceivedTimestamp`) in ns since the epoch. */
-  readonly time: bigint;
+  // The time as parsed; the BigInt is made on first use (many events never need it).
+  private epoch: EpochTime | undefined;
+  private timeNs: bigint | undefined;
   readonly obj: JsonObject;
   /**
    * Whether `obj` has a top-level `auditID` key (of any type). Upstream makes
@@ -73,12 +74,13 @@ export class AuditEvent implements EngineEvent {
   private indented: string | null | undefined = undefined;
 
   /** Throws `TypeError` if `obj` is not a plain JSON object; use {@link decodeAuditPayload} for untrusted input. */
-  constructor(obj: JsonObject, time: bigint) {
+  constructor(obj: JsonObject, time: bigint | EpochTime) {
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
       throw new TypeError('an audit event must be a JSON object');
     }
     this.obj = obj;
-    this.time = time;
+    if (typeof time === 'bigint') this.timeNs = time;
+    else this.epoch = time;
     this.hasAuditID = obj['auditID'] !== undefined;
   }
 
@@ -99,6 +101,15 @@ export class AuditEvent implements EngineEvent {
     const value = compute(this);
     slots[key.slot] = value === undefined ? ABSENT : value;
     return value;
+  }
+
+  /** `stageTimestamp` (or `requestReceivedTimestamp`) in ns since the epoch. */
+  get time(): bigint {
+    if (this.timeNs === undefined) {
+      const e = this.epoch!;
+      this.timeNs = BigInt(e.seconds) * 1_000_000_000n + BigInt(e.nanos);
+    }
+    return this.timeNs;
   }
 
   /** The event time as decimal nanoseconds, as `json.rawtime` reports it. */
@@ -180,13 +191,13 @@ export function decodeAuditEvent(value: unknown): AuditEvent | string {
   }
   const obj = value as JsonObject;
   const stage = obj['stageTimestamp'];
-  let time = parseRfc3339Nanos(stage);
+  let time = parseRfc3339(stage);
   if (time === undefined) {
     // Deviation: upstream drops an event without a valid stageTimestamp; the
     // request time is a close, always-present stand-in (it differs only by the
     // request's processing time).
     const received = obj['requestReceivedTimestamp'];
-    time = parseRfc3339Nanos(received);
+    time = parseRfc3339(received);
     if (time === undefined) {
       const id = obj['auditID'];
       const who = typeof id === 'string' ? `event ${clip(id)}: ` : '';

@@ -280,6 +280,7 @@ export const reqContainerImageRepository = field({
  */
 export const reqContainerPrivileged = field({
   name: 'ka.req.container.privileged',
+    cache: true,
   desc: 'Whether any container of the pod is privileged, "true" or "false" (use ka.req.pod.containers.privileged)',
   deprecated: true,
   bind: () => (e) => {
@@ -362,6 +363,7 @@ export const podScalarFields = {
   }),
   volumeHostpath: field({
     name: 'ka.req.volume.hostpath',
+    cache: true,
     desc: 'Whether a hostPath volume uses the given path ("true"/"false"); a trailing * matches a prefix',
     arg: 'key',
     deprecated: true,

@@ -87,6 +87,7 @@ export const kaFields: readonly AuditField[] = [
   field({ name: 'ka.uri', desc: 'Request URI as sent by the client', bind: scalarAt('requestURI') }),
   field({
     name: 'ka.uri.param',
+    cache: true,
     desc: 'First value of the given query parameter of the request URI (ka.uri.param[command])',
     arg: 'key',
     bind: (arg) => {
@@ -134,6 +135,7 @@ export const kaFields: readonly AuditField[] = [
   field({ name: 'ka.req.configmap.name', desc: 'Name of the configmap the request is about (same as ka.target.name)', bind: scalarAt('objectRef', 'name') }),
   field({
     name: 'ka.req.configmap.obj',
+    cache: true,
     desc: 'data of the configmap in the request, as JSON text',
     bind: () => {
       const data = fixedPath('requestObject', 'data');

@@ -28,6 +28,22 @@ function digits(s: string, from: number, n: number): number {
  * reads characters directly rather than through a regular expression.
  */
 export function parseRfc3339Nanos(text: unknown): bigint | undefined {
+  const t = parseRfc3339(text);
+  return t === undefined ? undefined : BigInt(t.seconds) * NS_PER_SECOND + BigInt(t.nanos);
+}
+
+/** A parsed timestamp: whole seconds since the epoch and nanoseconds (plain numbers, no BigInt yet). */
+export interface EpochTime {
+  readonly seconds: number;
+  readonly nanos: number;
+}
+
+/**
+ * The same parse as {@link parseRfc3339Nanos}, returning seconds and
+ * nanoseconds as numbers, so callers that only need to validate (or need the
+ * BigInt later, if ever) skip the BigInt arithmetic on the hot path.
+ */
+export function parseRfc3339(text: unknown): EpochTime | undefined {
   if (typeof text !== 'string') return undefined;
   const s = text;
   const len = s.length;
@@ -71,7 +87,7 @@ export function parseRfc3339Nanos(text: unknown): bigint | undefined {
   }
   const seconds =
     daysFromCivil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second - offset;
-  return BigInt(seconds) * NS_PER_SECOND + BigInt(nanos);
+  return { seconds, nanos };
 }
 
 function isLeap(y: number): boolean {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, writeFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -52,13 +52,20 @@ describe('native addon loader', () => {
   it('names the failing step, the uid and the capabilities when an unprivileged process opens the sensor', {
     skip: loaded.error ? `the eBPF sensor addon is not built: ${loaded.error.message.split('\n')[0]}` : unprivileged,
   }, async () => {
-    const path = addonPaths().find((p) => {
+    const built = addonPaths().find((p) => {
       try {
         return statSync(p).isFile();
       } catch {
         return false;
       }
     })!;
+    // The checkout may sit in a directory other users cannot enter (a fresh
+    // clone under a 0700 temp dir): give the unprivileged process its own copy.
+    const dir = mkdtempSync(join(tmpdir(), 'tiercel-addon-'));
+    chmodSync(dir, 0o755);
+    const path = join(dir, 'tiercel_sensor.node');
+    copyFileSync(built, path);
+    chmodSync(path, 0o755);
     const script = `try { require(${JSON.stringify(path)}).openSensor({ interesting: [59] }); console.log('opened') } catch (e) { console.log(e.message) }`;
     const out = await new Promise<string>((resolve, reject) => {
       const c = spawn(process.execPath, ['-e', script], { uid: 65534, gid: 65534, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
