@@ -25,12 +25,19 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { PACKAGE_ROOT, SAMPLE_AUDIT_LOG } from '../src/paths.js';
+import { clusterEvent } from './lib/cluster-mix.js';
 
 const ANCHORS = process.env['TIERCEL_ANCHORS'] ?? join(PACKAGE_ROOT, '..', 'shared', 'anchors');
 const BATCH = 400;
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 200_000);
 const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 40_000);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 4);
+/**
+ * `mix`: a steady-state cluster's traffic (lease renewals, status patches,
+ * controller reads, events) with 2% of Falco's suite traces mixed in;
+ * `suite`: the suite traces alone (about half of them alert: a worst case).
+ */
+const CORPUS = (process.env['BENCH_CORPUS'] ?? 'mix') as 'mix' | 'suite';
 
 /** The real apiserver events of Falco's suite and Tiercel's sample day, replicated with distinct IDs into 400-event EventLists. */
 function batches(count: number, idPrefix: string): string[] {
@@ -51,6 +58,12 @@ function batches(count: number, idPrefix: string): string[] {
     const items: unknown[] = [];
     for (let i = 0; i < BATCH; i++) {
       const n = b * BATCH + i;
+      if (CORPUS === 'mix') {
+        const e = clusterEvent(n, seeds, { attackShare: 0.02, nodes: 50 });
+        e['auditID'] = `${idPrefix}-${String(n).padStart(8, '0')}`;
+        items.push(e);
+        continue;
+      }
       const e = structuredClone(seeds[n % seeds.length]!) as Record<string, any>;
       e['auditID'] = `${idPrefix}-${String(n).padStart(8, '0')}`;
       if (e['objectRef']?.name) e['objectRef'].name = `${e['objectRef'].name}-${n % 97}`;

@@ -31,6 +31,8 @@ export class FormatError extends Error {
 export type OutputValue = string | number | bigint | boolean | null | (string | number | bigint | boolean)[];
 
 interface FieldToken {
+  /** Position in the template's token list. */
+  readonly index: number;
   readonly key: string;
   readonly width: number | undefined;
   readonly type: FieldType;
@@ -107,7 +109,7 @@ export function compileFormat(template: string, registry: FieldRegistry, source:
     const token = longestFieldToken(text, j, i, registry, source);
     if (literal) pieces.push(literal);
     literal = '';
-    const t: FieldToken = { key: token.key, width, type: token.type, extract: token.extract };
+    const t: FieldToken = { index: tokens.length, key: token.key, width, type: token.type, extract: token.extract };
     pieces.push(t);
     tokens.push(t);
     i = j + token.length;
@@ -123,11 +125,12 @@ export function compileFormat(template: string, registry: FieldRegistry, source:
       return out;
     },
     renderWithValues(evt) {
-      const raw = new Map<FieldToken, FieldValue>();
+      const raw: FieldValue[] = new Array(tokens.length);
       const values: Record<string, OutputValue> = {};
-      for (const t of tokens) {
+      for (let k = 0; k < tokens.length; k++) {
+        const t = tokens[k]!;
         const v = t.extract(evt);
-        raw.set(t, v);
+        raw[k] = v;
         values[t.key] = jsonValue(v);
       }
       let text = '';
@@ -136,7 +139,7 @@ export function compileFormat(template: string, registry: FieldRegistry, source:
           text += p;
           continue;
         }
-        let s = renderValue(raw.get(p));
+        let s = renderValue(raw[p.index]);
         if (p.width !== undefined) s = s.length > p.width ? s.slice(0, p.width) : s.padEnd(p.width, ' ');
         text += s;
       }
