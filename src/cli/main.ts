@@ -2,6 +2,7 @@
  * The `tiercel` command line.
  */
 import { Command, CommanderError } from 'commander';
+import { registerAgentCommand } from './commands/agent.js';
 import { registerFieldsCommand } from './commands/fields.js';
 import { registerReplayCommand } from './commands/replay.js';
 import { registerRulesCommands } from './commands/rules.js';
@@ -27,6 +28,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   registerFieldsCommand(program, setExit);
   registerReplayCommand(program, setExit);
   registerServeCommand(program, setExit);
+  registerAgentCommand(program, setExit);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (e) {

@@ -160,6 +160,8 @@ export interface BuildConfigOptions {
   /** Settings from dedicated flags, as key paths → values; applied last. */
   readonly flags?: ReadonlyArray<readonly [string, unknown]>;
   readonly env?: NodeJS.ProcessEnv;
+  /** Default rules when rules_files is not set: `serve` runs the k8s_audit rules, `agent` the syscall rules. */
+  readonly defaultRulesSource?: 'k8s_audit' | 'syscall';
 }
 
 /**
@@ -176,6 +178,10 @@ export function buildConfig(opts: BuildConfigOptions): TiercelConfig {
   }
   for (const o of opts.options ?? []) raw = applyOption(raw, o);
   for (const [key, value] of opts.flags ?? []) raw = setKeyPath(raw, parseKeyPath(key)!, value);
-  const config = validateConfig(raw, { ...(opts.file !== undefined ? { file: opts.file } : {}), env });
+  const config = validateConfig(raw, {
+    ...(opts.file !== undefined ? { file: opts.file } : {}),
+    ...(opts.defaultRulesSource !== undefined ? { defaultRulesSource: opts.defaultRulesSource } : {}),
+    env,
+  });
   return warnings.length ? { ...config, warnings: [...warnings, ...config.warnings] } : config;
 }

@@ -90,6 +90,16 @@ export class MapReader {
     return n;
   }
 
+  /** A finite number (integer or decimal) within [min, max]. */
+  number(name: string, dflt: number, min: number, max: number): number {
+    const v = this.get(name);
+    if (v === undefined || v === null) return dflt;
+    const n = typeof v === 'string' && /^\s*-?(\d+\.?\d*|\.\d+)\s*$/.test(v) ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isFinite(n)) throw this.error(name, `expected a number, got ${describe(v)}`);
+    if (n < min || n > max) throw this.error(name, `must be between ${min} and ${max}, got ${n}`);
+    return n;
+  }
+
   /** A size in bytes: an integer, or a string like `12MiB`, `512Ki`, `64MB`. */
   bytes(name: string, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
     const v = this.get(name);

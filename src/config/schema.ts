@@ -17,6 +17,7 @@ import { accessSync, constants } from 'node:fs';
 import { type Priority, parsePriority } from '../engine/priority.js';
 import type { RuleMatching, RuleSelection } from '../engine/ruleset.js';
 import { DEFAULT_RULES } from '../paths.js';
+import { type AgentConfig, readAgentConfig } from './agent.js';
 import { type OutputsConfig, parseOutputsConfig } from '../outputs/index.js';
 import { ConfigError, configErrors, joinKey } from './errors.js';
 import { MapReader, type Raw, describeValue, isMap } from './read.js';
@@ -92,6 +93,8 @@ export interface TiercelConfig {
   readonly logFormat: 'auto' | 'json' | 'pretty';
   /** The outputs' settings (Falco's keys, parsed by the outputs module). */
   readonly outputs: OutputsConfig;
+  /** `tiercel agent` settings (agent, webserver, syscall_event_drops keys). */
+  readonly agent: AgentConfig;
   /** The merged YAML tree the config was built from (outputs keys included). */
   readonly raw: Raw;
   /** Non-fatal problems (unknown keys, deprecated keys). */
@@ -119,8 +122,8 @@ export const OUTPUT_KEYS = [
 
 /** Falco keys Tiercel accepts and ignores without a warning (they configure what Tiercel does differently). */
 const IGNORED_FALCO_KEYS = new Set([
-  'plugins', 'load_plugins', 'config_files', 'log_stderr', 'log_syslog', 'webserver', 'engine', 'metrics',
-  'libs_logger', 'buffer_format_base64', 'syscall_event_drops', 'syscall_event_timeouts', 'base_syscalls',
+  'plugins', 'load_plugins', 'config_files', 'log_stderr', 'log_syslog', 'engine', 'metrics',
+  'libs_logger', 'buffer_format_base64', 'syscall_event_timeouts', 'base_syscalls',
   'falco_libs', 'container_engines', 'append_output', 'static_fields', 'outputs', 'grpc', 'grpc_output',
 ]);
 
@@ -237,6 +240,8 @@ function readAuditLog(r: MapReader): AuditLogConfig | undefined {
 export interface ValidateOptions {
   /** The config file, for messages. */
   readonly file?: string;
+  /** Whose default rules apply when no rules_files is set: the analyzer's (k8s_audit) or the agent's (syscall). */
+  readonly defaultRulesSource?: 'k8s_audit' | 'syscall';
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -261,7 +266,7 @@ export function validateConfig(raw: Raw, options: ValidateOptions = {}): Tiercel
       warnings.push('rules_file is ignored because rules_files is set');
     }
   }
-  if (rulesFiles === undefined) rulesFiles = [DEFAULT_RULES.k8s_audit!];
+  if (rulesFiles === undefined) rulesFiles = [DEFAULT_RULES[options.defaultRulesSource ?? 'k8s_audit']!];
   if (rulesFiles.length === 0) throw top.error('rules_files', 'no rules files: list at least one file or directory');
 
   const ruleMatching = top.oneOf('rule_matching', ['first', 'all'] as const, 'first');
@@ -291,6 +296,10 @@ export function validateConfig(raw: Raw, options: ValidateOptions = {}): Tiercel
   if (!logLevel) throw top.error('log_level', `expected one of ${Object.keys(LOG_LEVELS).join(', ')}, got "${levelText}"`);
   const logFormat = top.oneOf('log_format', ['auto', 'json', 'pretty'] as const, 'auto');
 
+  const webserver = top.map('webserver');
+  const agent = readAgentConfig(top.map('agent'), webserver, top.map('syscall_event_drops'), env);
+  for (const k of webserver.unread()) webserver.get(k);
+
   for (const k of OUTPUT_KEYS) top.get(k);
   const parsedOutputs = parseOutputsConfig(raw, '');
   if (!parsedOutputs.config) throw configErrors(parsedOutputs.errors, file);
@@ -301,6 +310,6 @@ export function validateConfig(raw: Raw, options: ValidateOptions = {}): Tiercel
 
   return {
     file, rulesFiles, ruleMatching, minPriority, selections, watchConfigFiles, watchIntervalMs,
-    webhook, queue, dedupCapacity, auditLog, logLevel, logFormat, outputs, raw, warnings,
+    webhook, queue, dedupCapacity, auditLog, logLevel, logFormat, outputs, agent, raw, warnings,
   };
 }

@@ -18,7 +18,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { WEBHOOK_PATH, sendError } from '../audit/webhook.js';
 import type { WebhookTlsConfig } from '../config/schema.js';
-import type { ServerMetrics } from './metrics.js';
+import type { Registry } from 'prom-client';
 
 export interface ReadinessCheck {
   /** Reasons the server is not ready; empty when ready. */
@@ -29,16 +29,12 @@ export interface HttpAppOptions {
   /** The webhook handler, or undefined when the webhook is disabled. */
   readonly webhook: ((req: Request, res: Response) => Promise<void>) | undefined;
   readonly readiness: ReadinessCheck;
-  readonly metrics: ServerMetrics;
+  readonly metrics: { readonly registry: Registry };
   readonly onError: (err: Error) => void;
 }
 
-/** The express application. */
-export function createApp(options: HttpAppOptions): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-
+/** `GET /healthz`, `/readyz` and `/metrics`, shared by the analyzer and the agent. */
+export function addHealthRoutes(app: express.Express, options: Pick<HttpAppOptions, 'readiness' | 'metrics'>): void {
   app.get('/healthz', (_req, res) => {
     res.status(200).json({ status: 'ok' });
   });
@@ -55,6 +51,35 @@ export function createApp(options: HttpAppOptions): express.Express {
       next(e);
     }
   });
+}
+
+/** JSON 404 for unknown endpoints and JSON errors; registered last. */
+export function addFallbackHandlers(app: express.Express, onError: (err: Error) => void): void {
+  app.use((req, res) => {
+    req.resume();
+    sendError(res, 404, 'not_found', `no such endpoint: ${req.method} ${req.path}`);
+  });
+  app.use((err: Error, req: Request, res: Response, _next: NextFunction) => {
+    onError(err);
+    req.resume();
+    const status = (err as { status?: unknown }).status;
+    const code = typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
+    sendError(res, code, code === 500 ? 'internal_error' : 'bad_request', err.message);
+  });
+}
+
+/** A bare express application (no powered-by header, no etags). */
+export function baseApp(): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  return app;
+}
+
+/** The analyzer's express application. */
+export function createApp(options: HttpAppOptions): express.Express {
+  const app = baseApp();
+  addHealthRoutes(app, options);
   if (options.webhook) {
     const handler = options.webhook;
     app.post(WEBHOOK_PATH, (req, res) => handler(req, res));
@@ -67,17 +92,7 @@ export function createApp(options: HttpAppOptions): express.Express {
     req.resume();
     sendError(res, 405, 'method_not_allowed', `${req.method} is not allowed on ${WEBHOOK_PATH}; use POST`, { Allow: 'POST' });
   });
-  app.use((req, res) => {
-    req.resume();
-    sendError(res, 404, 'not_found', `no such endpoint: ${req.method} ${req.path}`);
-  });
-  app.use((err: Error, req: Request, res: Response, _next: NextFunction) => {
-    options.onError(err);
-    req.resume();
-    const status = (err as { status?: unknown }).status;
-    const code = typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
-    sendError(res, code, code === 500 ? 'internal_error' : 'bad_request', err.message);
-  });
+  addFallbackHandlers(app, options.onError);
   return app;
 }
 

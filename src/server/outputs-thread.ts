@@ -19,7 +19,7 @@ import type { Alert } from '../engine/alert.js';
 import type { OutputsConfig } from '../outputs/index.js';
 import type { Outputs } from '../outputs/types.js';
 import type { LogLevel } from '../config/schema.js';
-import type { ServerMetrics } from './metrics.js';
+import type { TiercelMetrics } from './base-metrics.js';
 import type { FromWorker, MetricsDelta, OutputsWorkerData, ToWorker } from './outputs-worker.js';
 
 /** Alerts posted to the outputs thread and not yet taken by it. */
@@ -35,7 +35,7 @@ export class OutputsStartError extends Error {
 
 export interface OutputsThreadOptions {
   readonly config: OutputsConfig;
-  readonly metrics: ServerMetrics;
+  readonly metrics: TiercelMetrics;
   readonly logger: Logger;
   readonly logLevel: LogLevel;
   readonly pretty: boolean;

@@ -92,6 +92,19 @@ export class CaptureWriter {
     if (!this.gzip.write(bytes)) await once(this.gzip, 'drain');
   }
 
+  /**
+   * Writes without waiting, for a producer that cannot pause (the live
+   * sensor): returns false and writes nothing while more than `maxBuffered`
+   * bytes already wait for the disk, so a slow disk costs capture records,
+   * not memory.
+   */
+  append(bytes: Buffer, maxBuffered = 64 * 1024 * 1024): boolean {
+    if (this.gzip.writableLength > maxBuffered) return false;
+    this.records++;
+    this.gzip.write(bytes);
+    return true;
+  }
+
   async close(): Promise<void> {
     this.gzip.end();
     await this.done;

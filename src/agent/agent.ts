@@ -1,0 +1,348 @@
+/**
+ * `tiercel agent` assembled: the node agent. Loads the syscall rules, starts
+ * the outputs, opens the eBPF sensor with the syscalls the rules and the
+ * state need, seeds the state from /proc, then evaluates every batch the
+ * sensor delivers. Serves /healthz, /readyz and /metrics, watches the
+ * sensor's drop counters, and reloads rules on SIGHUP or file change
+ * (updating the in-kernel filter to the new rules).
+ *
+ * Order matters at startup: the sensor is attached *before* /proc is scanned,
+ * so a process started during the scan is either in the snapshot or in the
+ * records waiting in the rings (or both, which the state tolerates), never in
+ * neither.
+ */
+import type { Server } from 'node:http';
+import { hostname as osHostname } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { TiercelConfig } from '../config/schema.js';
+import { formatListen } from '../config/schema.js';
+import { getHostname } from '../engine/generic-fields.js';
+import type { Ruleset } from '../engine/ruleset.js';
+import type { Outputs } from '../outputs/index.js';
+import { addFallbackHandlers, addHealthRoutes, baseApp, createServer, listen } from '../server/http.js';
+import { OutputsStartError, startOutputsThread } from '../server/outputs-thread.js';
+import { loadRuleset } from '../server/rules.js';
+import { StartupError } from '../server/server.js';
+import { PollingWatcher } from '../server/watch.js';
+import { createRegistry } from '../sources.js';
+import { CaptureWriter } from '../syscall/capture.js';
+import { captureSet } from '../syscall/capture-set.js';
+import { PSEUDO_EVENTS } from '../syscall/event-types.js';
+import { type NativeAddon, type Sensor, checkPrerequisites, tryLoadNative } from '../syscall/native/index.js';
+import { WIRE_VERSION } from '../syscall/record.js';
+import { SyscallState } from '../syscall/state/index.js';
+import { MetadataFileError, type MetadataProvider, StaticMetadataProvider } from '../syscall/state/metadata.js';
+import { scanHostWithStats } from '../syscall/state/proc-scan.js';
+import type { HostSnapshot } from '../syscall/state/snapshot.js';
+import { UserDatabase } from '../syscall/state/users.js';
+import { DropMonitor, dropAlert } from './drops.js';
+import { BatchEvaluator } from './evaluator.js';
+import { AgentMetrics } from './metrics.js';
+
+export interface AgentStartOptions {
+  readonly config: TiercelConfig;
+  readonly logger: Logger;
+  /** Re-reads the configuration for reloads (absent without a config file). */
+  readonly rebuildConfig?: () => TiercelConfig;
+  readonly prettyLogs?: boolean;
+  /** Called when a `syscall_event_drops` action is `exit`. Default: process.exit(1). */
+  readonly exit?: (code: number) => void;
+}
+
+/** Event types the sensor records for a ruleset: what the rules can match plus what the state needs. */
+export function interestingEventTypes(ruleset: Ruleset): number[] {
+  return [...captureSet(ruleset).syscallIds, PSEUDO_EVENTS.procexit];
+}
+
+/** The addon, the machine's prerequisites checked, or a StartupError naming what is missing. */
+function sensorAddon(): NativeAddon {
+  const native = tryLoadNative();
+  if (!native.addon) throw new StartupError('the eBPF sensor is not available', native.error.message.split('\n'));
+  const pre = checkPrerequisites();
+  const blocking = pre.problems.filter((p) => !p.startsWith('missing Debian packages'));
+  if (blocking.length) throw new StartupError('the eBPF sensor cannot run here', blocking);
+  return native.addon;
+}
+
+export class NodeAgent {
+  readonly metrics = new AgentMetrics();
+  private readonly registry = createRegistry();
+  private sensor: Sensor | undefined;
+  private outputs!: Outputs;
+  private evaluator!: BatchEvaluator;
+  private state!: SyscallState;
+  private capture: CaptureWriter | undefined;
+  private server: Server | undefined;
+  private watcher: PollingWatcher | undefined;
+  private statsTimer: NodeJS.Timeout | undefined;
+  private drops!: DropMonitor;
+  private running = false;
+  private stopping: Promise<void> | undefined;
+  address: AddressInfo | undefined;
+  enabledRules = 0;
+  interesting: number[] = [];
+  snapshotProcesses = 0;
+
+  private constructor(
+    private config: TiercelConfig,
+    readonly logger: Logger,
+    private readonly options: AgentStartOptions,
+  ) {}
+
+  /** Starts everything; throws {@link StartupError} with what to fix. */
+  static async start(options: AgentStartOptions): Promise<NodeAgent> {
+    const self = new NodeAgent(options.config, options.logger, options);
+    try {
+      await self.startAll();
+    } catch (e) {
+      await self.stop();
+      throw e;
+    }
+    return self;
+  }
+
+  private async startAll(): Promise<void> {
+    const { config, logger } = this;
+    const agentCfg = config.agent;
+    for (const w of config.warnings) logger.warn(`config: ${w}`);
+
+    const rules = loadRuleset(config, this.registry);
+    if (!rules.ok) throw new StartupError(`rules could not be loaded (${rules.errors.length} errors)`, rules.errors);
+    for (const w of rules.warnings) logger.debug(`rules: ${w}`);
+    const ruleset = rules.ruleset;
+    if (!ruleset.sources().includes('syscall')) {
+      logger.warn({ files: rules.files }, 'no enabled rule for the syscall source: the agent will only keep state (is rules_files the analyzer\'s?)');
+    }
+    this.noteRules(rules.files, ruleset.enabledRules.length, rules.loaded);
+
+    const addon = sensorAddon();
+    let metadata: MetadataProvider | undefined;
+    if (agentCfg.metadataFile) {
+      try {
+        metadata = StaticMetadataProvider.fromFile(agentCfg.metadataFile);
+      } catch (e) {
+        if (e instanceof MetadataFileError) throw new StartupError(`agent.metadata_file: ${e.message}`);
+        throw e;
+      }
+    }
+
+    try {
+      this.outputs = await startOutputsThread({
+        config: config.outputs,
+        metrics: this.metrics,
+        logger: logger.child({ component: 'outputs' }),
+        logLevel: config.logLevel,
+        pretty: this.options.prettyLogs ?? false,
+      });
+    } catch (e) {
+      if (e instanceof OutputsStartError) throw new StartupError(`invalid configuration: ${e.message}`);
+      throw e;
+    }
+
+    this.interesting = interestingEventTypes(ruleset);
+    try {
+      this.sensor = addon.openSensor({
+        interesting: this.interesting,
+        ringBytes: agentCfg.ringBytes,
+        cpusPerRing: agentCfg.cpusPerRing,
+      });
+    } catch (e) {
+      throw new StartupError('the eBPF sensor could not be loaded', (e as Error).message.split('\n'));
+    }
+
+    const hostname = getHostname() || osHostname();
+    const users = new UserDatabase({ hostRoot: agentCfg.hostRoot });
+    const scanStarted = Date.now();
+    const { snapshot, stats } = await scanHostWithStats({ hostRoot: agentCfg.hostRoot, users, hostname });
+    this.snapshotProcesses = snapshot.processes.length;
+    logger.info({ processes: snapshot.processes.length, ms: Date.now() - scanStarted, vanished: stats.vanished },
+      `state seeded from ${agentCfg.hostRoot === '/' ? '' : agentCfg.hostRoot}/proc`);
+    this.state = new SyscallState({ users, hostname, maxProcesses: agentCfg.maxProcesses, ...(metadata ? { metadata } : {}) });
+    this.state.seed(snapshot);
+
+    if (agentCfg.captureFile) this.capture = this.openCapture(agentCfg.captureFile, snapshot);
+    const capture = this.capture;
+    this.evaluator = new BatchEvaluator({
+      state: this.state,
+      ruleset,
+      publish: (a) => this.outputs.publish(a),
+      metrics: this.metrics,
+      logger,
+      ...(capture ? { tap: (bytes: Buffer) => { if (!capture.append(bytes)) this.metrics.captureDropped.inc(bytes.length); } } : {}),
+    });
+
+    this.drops = new DropMonitor(config.agent.drops);
+    this.sensor.start((batch) => this.evaluator.handle(batch));
+    this.running = true;
+    this.statsTimer = setInterval(() => this.checkStats(), agentCfg.statsIntervalMs);
+    this.statsTimer.unref();
+    this.checkStats();
+
+    if (agentCfg.listen) await this.startHttp();
+    if (config.watchConfigFiles) {
+      this.watcher = new PollingWatcher(() => this.watchedPaths(), config.watchIntervalMs, async () => {
+        await this.reload('file change');
+      });
+      this.watcher.start();
+    }
+  }
+
+  private openCapture(path: string, snapshot: HostSnapshot): CaptureWriter {
+    const writer = CaptureWriter.toFile(path, {
+      format: 'tiercel-capture', version: 1, wireVersion: WIRE_VERSION, arch: 'x86_64',
+      writer: 'tiercel agent', host: snapshot,
+    });
+    this.logger.info({ path }, 'writing every evaluated record to the capture file');
+    return writer;
+  }
+
+  /** `http://127.0.0.1:8765`, or undefined when the web server is off. */
+  get baseUrl(): string | undefined {
+    if (!this.address) return undefined;
+    let host = this.address.address;
+    if (host === '0.0.0.0' || host === '') host = '127.0.0.1';
+    if (host === '::') host = '::1';
+    return `http://${host.includes(':') ? `[${host}]` : host}:${this.address.port}`;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.outputs.names;
+  }
+
+  get eventsEvaluated(): number {
+    return this.evaluator?.events ?? 0;
+  }
+
+  private noteRules(files: readonly string[], enabled: number, loaded: number): void {
+    this.enabledRules = enabled;
+    this.metrics.rulesEnabled.set(enabled);
+    this.metrics.rulesLastLoad.set(Date.now() / 1000);
+    this.metrics.rulesReloads.labels('success').inc();
+    this.logger.info({ files, rules: loaded, enabled }, `rules loaded: ${enabled} of ${loaded} enabled`);
+  }
+
+  /** Reads the sensor's counters: metrics, and the drop actions. */
+  private checkStats(): void {
+    const sensor = this.sensor;
+    if (!sensor || !this.running) return;
+    const stats = sensor.stats();
+    const m = this.metrics;
+    stats.rings.forEach((r, i) => {
+      m.ringUsed.labels(String(i)).set(r.used);
+      m.ringSize.labels(String(i)).set(r.size);
+    });
+    m.queuedBatches.set(stats.queuedBatches);
+    const threads = this.state.threads;
+    m.processes.set(threads.processCount);
+    m.threads.set(threads.threadCount);
+    m.unknownThreads.set(threads.stats.unknownThreads);
+    m.evictedProcesses.set(threads.stats.evicted);
+
+    const decision = this.drops.observe(stats);
+    if (!decision) return;
+    const { delta } = decision;
+    for (const [category, n] of Object.entries(delta.byCategory)) if (n > 0) m.drops.labels(category).inc(n);
+    if (delta.userspace > 0) m.userspaceDrops.inc(delta.userspace);
+    for (const action of decision.actions) {
+      if (action === 'log') {
+        this.logger.error({ drops: delta.drops, events: delta.events, byCategory: delta.byCategory, userspace: delta.userspace },
+          `syscall event drop: ${delta.drops} events dropped in the last ${this.config.agent.statsIntervalMs} ms (rules may miss what happened)`);
+      } else if (action === 'alert') {
+        const alert = dropAlert(delta, this.config.agent.statsIntervalMs, getHostname() || osHostname());
+        m.alert(alert.rule, alert.priority, alert.source);
+        this.outputs.publish(alert);
+      } else if (action === 'exit') {
+        this.logger.fatal('syscall_event_drops.actions has exit: stopping after dropped events');
+        void this.stop().finally(() => (this.options.exit ?? process.exit)(1));
+      }
+    }
+  }
+
+  private async startHttp(): Promise<void> {
+    const listenAt = this.config.agent.listen!;
+    const app = baseApp();
+    addHealthRoutes(app, {
+      metrics: this.metrics,
+      readiness: () => {
+        const reasons: string[] = [];
+        if (!this.running) reasons.push(this.stopping ? 'shutting down' : 'the sensor is not running');
+        return reasons;
+      },
+    });
+    addFallbackHandlers(app, (err) => this.logger.error({ err }, 'unexpected error while answering a request'));
+    this.server = createServer(app, undefined);
+    try {
+      this.address = await listen(this.server, listenAt.host, listenAt.port);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      const what = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.message;
+      throw new StartupError(`webserver: cannot listen on ${formatListen(listenAt)}: ${what} (set webserver.listen_port, or --listen HOST:PORT)`);
+    }
+  }
+
+  private watchedPaths(): string[] {
+    const paths = [...this.config.rulesFiles];
+    if (this.config.file) paths.push(this.config.file);
+    return paths;
+  }
+
+  /** Reloads the configuration's rules; keeps the running ones when the new ones fail. */
+  async reload(trigger: string): Promise<boolean> {
+    if (!this.running) return false;
+    let next = this.config;
+    if (this.options.rebuildConfig) {
+      try {
+        next = this.options.rebuildConfig();
+      } catch (e) {
+        this.logger.error({ trigger }, `config reload failed, keeping the running configuration: ${(e as Error).message}`);
+        return false;
+      }
+    }
+    const rules = loadRuleset(next, this.registry);
+    if (!rules.ok) {
+      this.metrics.rulesReloads.labels('failure').inc();
+      for (const e of rules.errors) this.logger.error({ trigger }, e);
+      this.logger.error({ trigger }, `rules reload failed, keeping the running rules (${rules.errors.length} errors)`);
+      return false;
+    }
+    this.config = next;
+    this.evaluator.ruleset = rules.ruleset;
+    this.interesting = interestingEventTypes(rules.ruleset);
+    this.sensor?.setInteresting(this.interesting);
+    this.noteRules(rules.files, rules.ruleset.enabledRules.length, rules.loaded);
+    return true;
+  }
+
+  /** Stops the sensor (no batch after this), flushes the outputs and the capture, closes the server. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.running = false;
+      this.watcher?.stop();
+      if (this.statsTimer) clearInterval(this.statsTimer);
+      this.sensor?.stop();
+      this.state?.flush();
+      if (this.server) {
+        const server = this.server;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await closed;
+      }
+      await this.capture?.close();
+      await this.outputs?.close();
+    })();
+    return this.stopping;
+  }
+
+  /** For the startup banner. */
+  describe(): Record<string, unknown> {
+    return {
+      rules: this.enabledRules,
+      eventTypes: this.interesting.length,
+      processes: this.snapshotProcesses,
+      outputs: this.outputs.names,
+      ...(this.baseUrl ? { url: this.baseUrl } : {}),
+      ...(this.config.agent.captureFile ? { capture: this.config.agent.captureFile } : {}),
+    };
+  }
+}

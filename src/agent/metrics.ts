@@ -1,0 +1,116 @@
+/**
+ * The node agent's Prometheus metrics: the common ones (alerts, outputs,
+ * rules) plus the sensor's. Per-event work only bumps plain typed arrays
+ * ({@link AgentMetrics.countEvent}); prom-client sees them when scraped, so a
+ * million events a second cost a million array increments, not a million
+ * label lookups.
+ *
+ * Label values are bounded: event types come from the fixed type table,
+ * drop categories and CPUs from the addon.
+ */
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { TiercelMetrics } from '../server/base-metrics.js';
+import { eventTypeName } from '../syscall/event-types.js';
+
+/** Event type codes counted (syscalls below 512, pseudo events from 1024; see wire.h). */
+const TYPE_SLOTS = 2048;
+
+export class AgentMetrics extends TiercelMetrics {
+  /** Events evaluated, by type code; read at scrape time. */
+  readonly eventsByType = new Float64Array(TYPE_SLOTS);
+  readonly events: Counter<'type'>;
+  readonly drops: Counter<'category'>;
+  readonly userspaceDrops: Counter;
+  readonly ringUsed: Gauge<'ring'>;
+  readonly ringSize: Gauge<'ring'>;
+  readonly queuedBatches: Gauge;
+  readonly batches: Counter;
+  readonly batchEvaluation: Histogram;
+  readonly evaluationSeconds: Counter;
+  readonly processes: Gauge;
+  readonly threads: Gauge;
+  readonly unknownThreads: Gauge;
+  readonly evictedProcesses: Gauge;
+  readonly badRecords: Counter;
+  readonly captureDropped: Counter;
+
+  private readonly reported = new Float64Array(TYPE_SLOTS);
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    super(options);
+    const registers = this.registers;
+    const self = this;
+    this.events = new Counter({
+      name: 'tiercel_syscall_events_total',
+      help: 'Syscall events evaluated, by event type (rate() gives events/s by type)',
+      labelNames: ['type'], registers,
+      collect() {
+        for (let code = 0; code < TYPE_SLOTS; code++) {
+          const delta = self.eventsByType[code]! - self.reported[code]!;
+          if (delta > 0) {
+            this.labels(eventTypeName(code)).inc(delta);
+            self.reported[code] = self.eventsByType[code]!;
+          }
+        }
+      },
+    });
+    this.drops = new Counter({
+      name: 'tiercel_sensor_drops_total',
+      help: 'Events the kernel side dropped (ring buffer full, oversized records), by Falco drop category',
+      labelNames: ['category'], registers,
+    });
+    this.userspaceDrops = new Counter({
+      name: 'tiercel_sensor_userspace_drops_total',
+      help: 'Events discarded because rule evaluation fell behind the sensor (whole batches)', registers,
+    });
+    this.ringUsed = new Gauge({
+      name: 'tiercel_sensor_ring_used_bytes',
+      help: 'Bytes written to a ring buffer and not yet consumed, by ring', labelNames: ['ring'], registers,
+    });
+    this.ringSize = new Gauge({
+      name: 'tiercel_sensor_ring_size_bytes',
+      help: 'Size of each ring buffer', labelNames: ['ring'], registers,
+    });
+    this.queuedBatches = new Gauge({
+      name: 'tiercel_sensor_queued_batches',
+      help: 'Batches the sensor handed over that wait for evaluation', registers,
+    });
+    this.batches = new Counter({
+      name: 'tiercel_sensor_batches_total',
+      help: 'Batches of records evaluated', registers,
+    });
+    this.batchEvaluation = new Histogram({
+      name: 'tiercel_batch_evaluation_seconds',
+      help: 'Time to apply and evaluate one batch of records (state, rules, alert formatting)',
+      buckets: [1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 1],
+      registers,
+    });
+    this.evaluationSeconds = new Counter({
+      name: 'tiercel_rule_evaluation_seconds_total',
+      help: 'Time spent applying records and evaluating rules; divided by the events counter: time per event', registers,
+    });
+    this.processes = new Gauge({ name: 'tiercel_state_processes', help: 'Processes in the state table', registers });
+    this.threads = new Gauge({ name: 'tiercel_state_threads', help: 'Threads in the state table', registers });
+    this.unknownThreads = new Gauge({
+      name: 'tiercel_state_unknown_threads_total',
+      help: 'Events from threads the state had never seen (created on the fly)', registers,
+    });
+    this.evictedProcesses = new Gauge({
+      name: 'tiercel_state_evicted_processes_total',
+      help: 'Processes evicted because the table was full (agent.max_processes)', registers,
+    });
+    this.badRecords = new Counter({
+      name: 'tiercel_sensor_bad_batches_total',
+      help: 'Batches with a malformed record (the rest of the batch is skipped; logged)', registers,
+    });
+    this.captureDropped = new Counter({
+      name: 'tiercel_capture_dropped_bytes_total',
+      help: 'Record bytes not written to the capture file because the disk fell behind', registers,
+    });
+  }
+
+  countEvent(type: number): void {
+    const slot = type & (TYPE_SLOTS - 1);
+    this.eventsByType[slot] = this.eventsByType[slot]! + 1;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The node agent's settings (`tiercel agent`): the sensor's ring buffers,
+ * the health/metrics web server and what to do about dropped events. Key
+ * names are Falco's where Falco has the concept (`webserver`,
+ * `syscall_event_drops`); the sensor's own knobs live under `agent`.
+ */
+import { type MapReader } from './read.js';
+import { type ListenAddress, parseListen } from './schema.js';
+
+/** Falco's webserver port, so probes and dashboards written for Falco keep working. */
+export const AGENT_DEFAULT_PORT = 8765;
+export const DEFAULT_RING_BYTES = 8 * 1024 * 1024;
+
+export type DropAction = 'ignore' | 'log' | 'alert' | 'exit';
+
+export interface SyscallEventDropsConfig {
+  /** Act only when dropped / (delivered + dropped) in an interval exceeds this fraction (Falco: 0.1). */
+  readonly threshold: number;
+  readonly actions: readonly DropAction[];
+  /** Token bucket for the actions: tokens per second and bucket size (Falco: 1/30 s, 1). */
+  readonly rate: number;
+  readonly maxBurst: number;
+}
+
+export interface AgentConfig {
+  /** Where /healthz, /readyz and /metrics are served; undefined when `webserver.enabled` is false. */
+  readonly listen: ListenAddress | undefined;
+  /** Bytes per sensor ring buffer (a power of two, multiple of the page size). */
+  readonly ringBytes: number;
+  /** CPUs sharing one ring (Falco's `cpus_for_each_buffer`). */
+  readonly cpusPerRing: number;
+  /** How often the sensor's counters are read (drops, ring usage). */
+  readonly statsIntervalMs: number;
+  /** Most processes the state keeps before evicting the least recently seen. */
+  readonly maxProcesses: number;
+  /** Where the host's filesystem is mounted (`/host` in the DaemonSet; Falco's HOST_ROOT). */
+  readonly hostRoot: string;
+  /** Container and pod metadata file (YAML/JSON, see docs/syscall-source.md), if any. */
+  readonly metadataFile: string | undefined;
+  /** Also write every record the agent evaluates to this capture file. */
+  readonly captureFile: string | undefined;
+  readonly drops: SyscallEventDropsConfig;
+}
+
+const DROP_ACTIONS: readonly DropAction[] = ['ignore', 'log', 'alert', 'exit'];
+
+export function readAgentConfig(agent: MapReader, webserver: MapReader, drops: MapReader, env: NodeJS.ProcessEnv): AgentConfig {
+  const ringBytes = agent.bytes('ring_buffer_bytes', DEFAULT_RING_BYTES, 64 * 1024, 1024 ** 3);
+  if ((ringBytes & (ringBytes - 1)) !== 0) {
+    throw agent.error('ring_buffer_bytes', `must be a power of two (e.g. 8MiB), got ${ringBytes}`);
+  }
+  const cpusPerRing = agent.int('cpus_for_each_buffer', 1, 1, 4096);
+  const statsIntervalMs = agent.int('stats_interval_ms', 1000, 100, 60_000);
+  const maxProcesses = agent.int('max_processes', 131_072, 1024, 10_000_000);
+  const hostRoot = agent.string('host_root', env['HOST_ROOT'] || '/');
+  const metadataFile = agent.optionalString('metadata_file');
+  const captureFile = agent.optionalString('capture_file');
+  agent.rejectUnknown();
+
+  // Falco's webserver keys; unknown Falco keys (ssl, prometheus_metrics_enabled...) are accepted and ignored.
+  const enabled = webserver.bool('enabled', true);
+  const host = webserver.string('listen_address', '127.0.0.1');
+  const port = webserver.int('listen_port', AGENT_DEFAULT_PORT, 0, 65535);
+  const listen = parseListen(`${host.includes(':') ? `[${host}]` : host}:${port}`);
+  if (!listen) throw webserver.error('listen_address', `expected an IP address or host name, got "${host}"`);
+
+  const threshold = drops.number('threshold', 0.1, 0, 1);
+  const actions = (drops.stringList('actions') ?? ['log', 'alert']).map((a, i) => {
+    if (!(DROP_ACTIONS as readonly string[]).includes(a)) {
+      throw drops.error(`actions[${i}]`, `expected one of ${DROP_ACTIONS.join(', ')}, got "${a}"`);
+    }
+    return a as DropAction;
+  });
+  const rate = drops.number('rate', 0.03333, 0, 1_000_000);
+  const maxBurst = drops.int('max_burst', 1, 1, 1_000_000);
+  drops.get('simulate_drops');
+
+  return {
+    listen: enabled ? listen : undefined,
+    ringBytes, cpusPerRing, statsIntervalMs, maxProcesses, hostRoot, metadataFile, captureFile,
+    drops: { threshold, actions: actions.includes('ignore') ? [] : actions, rate, maxBurst },
+  };
+}
