@@ -5,11 +5,6 @@
  * sensor delivers. Serves /healthz, /readyz and /metrics, watches the
  * sensor's drop counters, and reloads rules on SIGHUP or file change
  * (updating the in-kernel filter to the new rules).
- *
- * Order matters at startup: the sensor is attached *before* /proc is scanned,
- * so a process started during the scan is either in the snapshot or in the
- * records waiting in the rings (or both, which the state tolerates), never in
- * neither.
  */
 import type { Server } from 'node:http';
 import { hostname as osHostname } from 'node:os';
@@ -27,17 +22,16 @@ import { StartupError } from '../server/server.js';
 import { PollingWatcher } from '../server/watch.js';
 import { createRegistry } from '../sources.js';
 import { CaptureWriter } from '../syscall/capture.js';
-import { captureSet } from '../syscall/capture-set.js';
+import { type BaseSyscalls, captureSet } from '../syscall/capture-set.js';
 import { PSEUDO_EVENTS } from '../syscall/event-types.js';
-import { type NativeAddon, type Sensor, checkPrerequisites, tryLoadNative } from '../syscall/native/index.js';
+import type { Sensor } from '../syscall/native/index.js';
 import { WIRE_VERSION } from '../syscall/record.js';
-import { SyscallState } from '../syscall/state/index.js';
+import type { SyscallState } from '../syscall/state/index.js';
 import { MetadataFileError, type MetadataProvider, StaticMetadataProvider } from '../syscall/state/metadata.js';
-import { scanHostWithStats } from '../syscall/state/proc-scan.js';
 import type { HostSnapshot } from '../syscall/state/snapshot.js';
-import { UserDatabase } from '../syscall/state/users.js';
 import { DropMonitor, dropAlert } from './drops.js';
 import { BatchEvaluator } from './evaluator.js';
+import { openLiveStream, sensorAddon } from './live.js';
 import { AgentMetrics } from './metrics.js';
 
 export interface AgentStartOptions {
@@ -51,18 +45,8 @@ export interface AgentStartOptions {
 }
 
 /** Event types the sensor records for a ruleset: what the rules can match plus what the state needs. */
-export function interestingEventTypes(ruleset: Ruleset): number[] {
-  return [...captureSet(ruleset).syscallIds, PSEUDO_EVENTS.procexit];
-}
-
-/** The addon, the machine's prerequisites checked, or a StartupError naming what is missing. */
-function sensorAddon(): NativeAddon {
-  const native = tryLoadNative();
-  if (!native.addon) throw new StartupError('the eBPF sensor is not available', native.error.message.split('\n'));
-  const pre = checkPrerequisites();
-  const blocking = pre.problems.filter((p) => !p.startsWith('missing Debian packages'));
-  if (blocking.length) throw new StartupError('the eBPF sensor cannot run here', blocking);
-  return native.addon;
+export function interestingEventTypes(ruleset: Ruleset, base: BaseSyscalls = {}): number[] {
+  return [...captureSet(ruleset, base).syscallIds, PSEUDO_EVENTS.procexit];
 }
 
 export class NodeAgent {
@@ -116,7 +100,7 @@ export class NodeAgent {
     }
     this.noteRules(rules.files, ruleset.enabledRules.length, rules.loaded);
 
-    const addon = sensorAddon();
+    sensorAddon(); // fail on a missing sensor or privilege before starting anything
     let metadata: MetadataProvider | undefined;
     if (agentCfg.metadataFile) {
       try {
@@ -140,26 +124,20 @@ export class NodeAgent {
       throw e;
     }
 
-    this.interesting = interestingEventTypes(ruleset);
-    try {
-      this.sensor = addon.openSensor({
-        interesting: this.interesting,
-        ringBytes: agentCfg.ringBytes,
-        cpusPerRing: agentCfg.cpusPerRing,
-      });
-    } catch (e) {
-      throw new StartupError('the eBPF sensor could not be loaded', (e as Error).message.split('\n'));
-    }
-
-    const hostname = getHostname() || osHostname();
-    const users = new UserDatabase({ hostRoot: agentCfg.hostRoot });
-    const scanStarted = Date.now();
-    const { snapshot, stats } = await scanHostWithStats({ hostRoot: agentCfg.hostRoot, users, hostname });
+    this.interesting = interestingEventTypes(ruleset, agentCfg.baseSyscalls);
+    const live = await openLiveStream({
+      interesting: this.interesting,
+      ringBytes: agentCfg.ringBytes,
+      cpusPerRing: agentCfg.cpusPerRing,
+      hostRoot: agentCfg.hostRoot,
+      maxProcesses: agentCfg.maxProcesses,
+      logger,
+      ...(metadata ? { metadata } : {}),
+    });
+    this.sensor = live.sensor;
+    this.state = live.state;
+    const snapshot = live.snapshot;
     this.snapshotProcesses = snapshot.processes.length;
-    logger.info({ processes: snapshot.processes.length, ms: Date.now() - scanStarted, vanished: stats.vanished },
-      `state seeded from ${agentCfg.hostRoot === '/' ? '' : agentCfg.hostRoot}/proc`);
-    this.state = new SyscallState({ users, hostname, maxProcesses: agentCfg.maxProcesses, ...(metadata ? { metadata } : {}) });
-    this.state.seed(snapshot);
 
     if (agentCfg.captureFile) this.capture = this.openCapture(agentCfg.captureFile, snapshot);
     const capture = this.capture;
@@ -308,7 +286,7 @@ export class NodeAgent {
     }
     this.config = next;
     this.evaluator.ruleset = rules.ruleset;
-    this.interesting = interestingEventTypes(rules.ruleset);
+    this.interesting = interestingEventTypes(rules.ruleset, next.agent.baseSyscalls);
     this.sensor?.setInteresting(this.interesting);
     this.noteRules(rules.files, rules.ruleset.enabledRules.length, rules.loaded);
     return true;

@@ -3,6 +3,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerAgentCommand } from './commands/agent.js';
+import { registerCaptureCommand } from './commands/capture.js';
 import { registerFieldsCommand } from './commands/fields.js';
 import { registerReplayCommand } from './commands/replay.js';
 import { registerRulesCommands } from './commands/rules.js';
@@ -29,6 +30,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   registerReplayCommand(program, setExit);
   registerServeCommand(program, setExit);
   registerAgentCommand(program, setExit);
+  registerCaptureCommand(program, setExit);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (e) {

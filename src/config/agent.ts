@@ -4,6 +4,7 @@
  * names are Falco's where Falco has the concept (`webserver`,
  * `syscall_event_drops`); the sensor's own knobs live under `agent`.
  */
+import { type BaseSyscalls, unknownSyscalls } from '../syscall/capture-set.js';
 import { type MapReader } from './read.js';
 import { type ListenAddress, parseListen } from './schema.js';
 
@@ -40,11 +41,15 @@ export interface AgentConfig {
   /** Also write every record the agent evaluates to this capture file. */
   readonly captureFile: string | undefined;
   readonly drops: SyscallEventDropsConfig;
+  /** Falco's `base_syscalls`: which state syscalls to capture besides the rules' own. */
+  readonly baseSyscalls: BaseSyscalls;
 }
 
 const DROP_ACTIONS: readonly DropAction[] = ['ignore', 'log', 'alert', 'exit'];
 
-export function readAgentConfig(agent: MapReader, webserver: MapReader, drops: MapReader, env: NodeJS.ProcessEnv): AgentConfig {
+export function readAgentConfig(
+  agent: MapReader, webserver: MapReader, drops: MapReader, base: MapReader, env: NodeJS.ProcessEnv, warnings: string[],
+): AgentConfig {
   const ringBytes = agent.bytes('ring_buffer_bytes', DEFAULT_RING_BYTES, 64 * 1024, 1024 ** 3);
   if ((ringBytes & (ringBytes - 1)) !== 0) {
     throw agent.error('ring_buffer_bytes', `must be a power of two (e.g. 8MiB), got ${ringBytes}`);
@@ -75,9 +80,16 @@ export function readAgentConfig(agent: MapReader, webserver: MapReader, drops: M
   const maxBurst = drops.int('max_burst', 1, 1, 1_000_000);
   drops.get('simulate_drops');
 
+  const customSet = base.stringList('custom_set') ?? [];
+  const unknown = unknownSyscalls(customSet);
+  if (unknown.length) warnings.push(`base_syscalls.custom_set: not syscalls on x86_64, ignored: ${unknown.join(', ')}`);
+  const repair = base.bool('repair', false);
+  base.get('all');
+
   return {
     listen: enabled ? listen : undefined,
     ringBytes, cpusPerRing, statsIntervalMs, maxProcesses, hostRoot, metadataFile, captureFile,
     drops: { threshold, actions: actions.includes('ignore') ? [] : actions, rate, maxBurst },
+    baseSyscalls: { customSet, repair },
   };
 }

@@ -123,7 +123,7 @@ export const OUTPUT_KEYS = [
 /** Falco keys Tiercel accepts and ignores without a warning (they configure what Tiercel does differently). */
 const IGNORED_FALCO_KEYS = new Set([
   'plugins', 'load_plugins', 'config_files', 'log_stderr', 'log_syslog', 'engine', 'metrics',
-  'libs_logger', 'buffer_format_base64', 'syscall_event_timeouts', 'base_syscalls',
+  'libs_logger', 'buffer_format_base64', 'syscall_event_timeouts',
   'falco_libs', 'container_engines', 'append_output', 'static_fields', 'outputs', 'grpc', 'grpc_output',
 ]);
 
@@ -297,7 +297,7 @@ export function validateConfig(raw: Raw, options: ValidateOptions = {}): Tiercel
   const logFormat = top.oneOf('log_format', ['auto', 'json', 'pretty'] as const, 'auto');
 
   const webserver = top.map('webserver');
-  const agent = readAgentConfig(top.map('agent'), webserver, top.map('syscall_event_drops'), env);
+  const agent = readAgentConfig(top.map('agent'), webserver, top.map('syscall_event_drops'), top.map('base_syscalls'), env, warnings);
   for (const k of webserver.unread()) webserver.get(k);
 
   for (const k of OUTPUT_KEYS) top.get(k);

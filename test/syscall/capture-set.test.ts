@@ -47,3 +47,38 @@ describe('capture set', () => {
     assert.ok(set.syscallIds.length > 300);
   });
 });
+
+describe('capture set with base_syscalls', () => {
+  const execOnly = (): Ruleset => new Ruleset(loadRules([{ name: 'x.yaml', text: `
+- rule: shell started
+  desc: d
+  condition: evt.type = execve and proc.name = bash
+  output: o
+  priority: WARNING
+` }], registry).rules, registry);
+  const connectRule = (): Ruleset => new Ruleset(loadRules([{ name: 'x.yaml', text: `
+- rule: outbound
+  desc: d
+  condition: evt.type = connect and fd.sip = "127.0.0.1"
+  output: o
+  priority: WARNING
+` }], registry).rules, registry);
+
+  it('repair keeps exec rules to the process lifecycle: no open/close at all', () => {
+    const set = captureSet(execOnly(), { repair: true });
+    for (const s of ['execve', 'clone', 'fork', 'vfork', 'clone3', 'procexit', 'chdir']) assert.ok(set.names.includes(s), s);
+    for (const s of ['open', 'openat', 'close', 'socket', 'dup2']) assert.ok(!set.names.includes(s), s);
+  });
+
+  it('repair adds the fd syscalls when a rule works on fds', () => {
+    const set = captureSet(connectRule(), { repair: true });
+    for (const s of ['connect', 'socket', 'close', 'dup2', 'openat', 'execve']) assert.ok(set.names.includes(s), s);
+  });
+
+  it('custom_set replaces the state set; !name removes from it but never from what rules need', () => {
+    const set = captureSet(connectRule(), { customSet: ['clone', 'execve', 'procexit', '!connect', '!close'] });
+    assert.deepEqual(set.names, ['clone', 'connect', 'execve', 'procexit']);
+    const trimmed = captureSet(execOnly(), { customSet: ['!openat'] });
+    assert.ok(!trimmed.names.includes('openat') && trimmed.names.includes('close') && trimmed.names.includes('execve'));
+  });
+});

@@ -1,0 +1,167 @@
+/**
+ * `tiercel capture`: records the live syscall stream to a capture file that
+ * `tiercel replay --source syscall` evaluates later, here or on another
+ * machine. The header holds the /proc snapshot the live state was seeded
+ * with, users and groups, and container metadata, so the replay starts from
+ * the same state.
+ *
+ * With a filter (a rule condition, macros and lists of the loaded rules
+ * usable), only matching events are kept, plus every record of the state
+ * syscalls (process lifecycle, fds) so the replay can rebuild the context
+ * the kept events are evaluated in.
+ */
+import { stringify } from 'yaml';
+import type { Logger } from 'pino';
+import { type LoadedRules, loadRules } from '../engine/loader.js';
+import { formatFinding } from '../engine/rules/load-result.js';
+import { Ruleset } from '../engine/ruleset.js';
+import { StartupError } from '../server/server.js';
+import { createRegistry } from '../sources.js';
+import { CAPTURE_VERSION, CaptureWriter } from '../syscall/capture.js';
+import { EVENT_TYPE_NAMES, PSEUDO_EVENTS, eventTypeCode } from '../syscall/event-types.js';
+import { STATE_SYSCALLS, captureSet } from '../syscall/capture-set.js';
+import { RecordError, WIRE_VERSION, splitRecords } from '../syscall/record.js';
+import { openLiveStream } from './live.js';
+
+/** Name of the rule the filter becomes (disabled rules files' rules are not evaluated). */
+const FILTER_RULE = 'tiercel capture filter';
+
+export interface CaptureOptions {
+  readonly path: string;
+  /** Rules files whose syscalls are captured (and whose macros the filter may use). */
+  readonly rulesFiles: readonly string[];
+  /** A condition in the rule language; undefined keeps every record. */
+  readonly filter?: string;
+  /** Capture every syscall type, not only what the rules need. */
+  readonly allSyscalls?: boolean;
+  readonly ringBytes: number;
+  readonly cpusPerRing: number;
+  readonly hostRoot: string;
+  readonly logger: Logger;
+}
+
+export interface CaptureSummary {
+  records: number;
+  kept: number;
+  bytes: number;
+  drops: number;
+  /** Record bytes not written because the disk fell behind. */
+  diskDropped: number;
+}
+
+function loadFilter(options: CaptureOptions): { ruleset: Ruleset; filtered: boolean } {
+  const registry = createRegistry();
+  const files: { name: string; text?: string }[] = options.rulesFiles.map((name) => ({ name }));
+  if (options.filter !== undefined) {
+    files.push({
+      name: '--filter',
+      text: stringify([{ rule: FILTER_RULE, desc: 'records kept by tiercel capture', condition: options.filter, output: 'kept', priority: 'DEBUG', source: 'syscall', warn_evttypes: false }]),
+    });
+  }
+  const loaded: LoadedRules = loadRules(files, registry);
+  const errors = loaded.findings.filter((f) => f.severity === 'error').map(formatFinding);
+  if (!loaded.ok) throw new StartupError(`the rules or the filter could not be loaded (${errors.length} errors)`, errors);
+  const ruleset = new Ruleset(loaded.rules, registry, {
+    ruleMatching: 'first',
+    selections: options.filter !== undefined
+      ? [{ action: 'disable', rule: '*' }, { action: 'enable', rule: FILTER_RULE }]
+      : [],
+  });
+  return { ruleset, filtered: options.filter !== undefined };
+}
+
+/** A running capture; `stop()` detaches the sensor and finishes the file. */
+export class CaptureSession {
+  readonly summary: CaptureSummary = { records: 0, kept: 0, bytes: 0, drops: 0, diskDropped: 0 };
+  private stopped: Promise<CaptureSummary> | undefined;
+
+  private constructor(
+    private readonly writer: CaptureWriter,
+    private readonly stopSensor: () => { drops: number },
+  ) {}
+
+  static async start(options: CaptureOptions): Promise<CaptureSession> {
+    const { ruleset, filtered } = loadFilter(options);
+    const set = options.allSyscalls ? EVENT_TYPE_NAMES : captureSet(ruleset).names;
+    const interesting = [...new Set(set.map((n) => eventTypeCode(n)).filter((c): c is number => c !== undefined))];
+    if (!interesting.includes(PSEUDO_EVENTS.procexit)) interesting.push(PSEUDO_EVENTS.procexit);
+    const live = await openLiveStream({
+      interesting, ringBytes: options.ringBytes, cpusPerRing: options.cpusPerRing, hostRoot: options.hostRoot,
+      maxProcesses: 131_072, logger: options.logger,
+    });
+    const writer = CaptureWriter.toFile(options.path, {
+      format: 'tiercel-capture', version: CAPTURE_VERSION, wireVersion: WIRE_VERSION, arch: 'x86_64',
+      writer: 'tiercel capture', host: live.snapshot,
+      ...(options.filter !== undefined ? { filter: options.filter } : {}),
+    });
+    const alwaysKept = new Uint8Array(2048);
+    for (const n of STATE_SYSCALLS) {
+      const c = eventTypeCode(n);
+      if (c !== undefined) alwaysKept[c] = 1;
+    }
+    const session = new CaptureSession(writer, () => {
+      live.sensor.stop();
+      live.state.flush();
+      let drops = Number(live.sensor.stats().userspaceDrops);
+      for (const c of live.sensor.stats().perCpu) for (const v of Object.values(c.drops)) drops += Number(v);
+      return { drops };
+    });
+    const summary = session.summary;
+    live.sensor.start((batch) => {
+      const bytes = Buffer.from(batch);
+      let records;
+      try {
+        records = splitRecords(bytes).records;
+      } catch (e) {
+        if (e instanceof RecordError) {
+          options.logger.warn({ err: e.message }, 'malformed record from the sensor; rest of the batch skipped');
+          return;
+        }
+        throw e;
+      }
+      summary.records += records.length;
+      if (!filtered) {
+        if (!writer.append(bytes)) {
+          summary.diskDropped += bytes.length;
+          return;
+        }
+        summary.kept += records.length;
+        summary.bytes += bytes.length;
+        return;
+      }
+      // Keep runs of consecutive kept records as one slice of the batch.
+      let runStart = -1;
+      let runEnd = -1;
+      const flushRun = (): void => {
+        if (runStart < 0) return;
+        if (writer.append(bytes.subarray(runStart, runEnd))) summary.bytes += runEnd - runStart;
+        else summary.diskDropped += runEnd - runStart;
+        runStart = -1;
+      };
+      for (const rec of records) {
+        const evt = live.state.apply(rec);
+        const keep = alwaysKept[rec.type] === 1 || ruleset.process(evt).length > 0;
+        if (keep) {
+          summary.kept++;
+          if (runStart >= 0 && runEnd === rec.off) runEnd = rec.off + rec.len;
+          else {
+            flushRun();
+            runStart = rec.off;
+            runEnd = rec.off + rec.len;
+          }
+        }
+      }
+      flushRun();
+    });
+    return session;
+  }
+
+  stop(): Promise<CaptureSummary> {
+    this.stopped ??= (async () => {
+      this.summary.drops = this.stopSensor().drops;
+      await this.writer.close();
+      return this.summary;
+    })();
+    return this.stopped;
+  }
+}
