@@ -55,7 +55,7 @@ export class BatchEvaluator {
     for (let i = 0; i < records.length; i++) {
       const rec = records[i]!;
       metrics.countEvent(rec.type);
-      let alerts: Alert[];
+      let alerts: readonly Alert[];
       try {
         alerts = ruleset.process(state.apply(rec));
       } catch (e) {

@@ -60,6 +60,8 @@ export function selectEnabled(rules: readonly CompiledRule[], options: RulesetOp
   return rules.filter((r) => enabled.get(r) && (!options.minPriority || atLeast(r.priority, options.minPriority)));
 }
 
+const NO_ALERTS: readonly Alert[] = Object.freeze([]);
+
 export class Ruleset {
   private readonly bySource = new Map<string, SourceRules>();
   private readonly matching: RuleMatching;
@@ -115,24 +117,25 @@ export class Ruleset {
   }
 
   /** Evaluates one event; returns the alerts it raises (none most of the time). */
-  process(evt: EngineEvent): Alert[] {
+  process(evt: EngineEvent): readonly Alert[] {
     const numbered = evt as NumberedEvent;
     if (numbered.num === undefined) numbered.num = ++this.eventCounter;
     const entry = this.bySource.get(evt.source);
-    if (!entry) return [];
+    if (!entry) return NO_ALERTS;
     let rules = entry.any;
     if (entry.indexValue) {
       const v = entry.indexValue(evt);
       if (v !== undefined) rules = entry.byValue.get(v) ?? entry.any;
     }
-    const alerts: Alert[] = [];
+    // Most events match nothing: no array is allocated for them.
+    let alerts: Alert[] | undefined;
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]!;
       if (!rule.predicate(evt)) continue;
-      alerts.push(makeAlert(rule, evt, entry.correlate));
+      (alerts ??= []).push(makeAlert(rule, evt, entry.correlate));
       if (this.matching === 'first') break;
     }
-    return alerts;
+    return alerts ?? NO_ALERTS;
   }
 }
 

@@ -14,6 +14,11 @@ export class SyscallEvent implements EngineEvent {
   num?: number;
   /** Per-event cache of derived values (rendered args, resolved paths, lookups). */
   private cache: Map<string, unknown> | undefined;
+  /**
+   * The open flags, read once: several rules on every open ask
+   * evt.is_open_read/write/exec (-1 = not read yet, -2 = none).
+   */
+  openFlagsMemo = -1;
 
   constructor(
     readonly record: SyscallRecord,

@@ -37,6 +37,15 @@ export class RecordError extends Error {}
 /** Schemas by event code, looked up once per code (records ask on every parameter access). */
 const SCHEMA_BY_CODE: (readonly ParamSpec[] | undefined)[] = [];
 
+const INDEX_BY_CODE: (ReadonlyMap<string, number> | undefined)[] = [];
+
+/** Index of a parameter of an event type by name, or -1 (one Map per type, built on first use). */
+function paramIndexOf(code: number, name: string): number {
+  let m = INDEX_BY_CODE[code];
+  if (!m) INDEX_BY_CODE[code] = m = new Map(schemaOf(code).map((spec, i) => [spec.name, i]));
+  return m.get(name) ?? -1;
+}
+
 function schemaOf(code: number): readonly ParamSpec[] {
   let s = SCHEMA_BY_CODE[code];
   if (!s) SCHEMA_BY_CODE[code] = s = paramsOf(eventTypeName(code));
@@ -74,7 +83,6 @@ export class SyscallRecord {
   /** The result as a number (exact for every value a syscall returns). */
   readonly result: number;
   readonly nparams: number;
-  private offsets: Int32Array | undefined;
   // BigInts are heap objects: made only when asked for (most records never are).
   private tsBig: bigint | undefined;
 
@@ -112,23 +120,69 @@ export class SyscallRecord {
     return schemaOf(this.type);
   }
 
-  /** [start, length] of parameter i, or undefined when absent (length 0 or beyond nparams). */
-  private span(i: number): [number, number] | undefined {
-    if (i < 0 || i >= this.nparams) return undefined;
-    let offsets = this.offsets;
-    if (!offsets) {
-      offsets = new Int32Array(this.nparams + 1);
-      let pos = this.off + HDR.SIZE + 2 * this.nparams;
-      for (let k = 0; k < this.nparams; k++) {
-        offsets[k] = pos;
-        pos += this.buf.readUInt16LE(this.off + HDR.SIZE + 2 * k);
+  /**
+   * Byte offset of parameter i's value (the lengths table after the header
+   * says where each value starts). Computed on each call rather than cached:
+   * records have few parameters, and a per-record offsets array was a
+   * measurable share of the allocation (and GC) per event.
+   */
+  private valueStart(i: number): number {
+    const table = this.off + HDR.SIZE;
+    let pos = table + 2 * this.nparams;
+    for (let k = 0; k < i; k++) pos += this.buf.readUInt16LE(table + 2 * k);
+    return pos;
+  }
+
+  /** Length of parameter i's value (0 when absent or beyond nparams). */
+  private valueLength(i: number): number {
+    if (i < 0 || i >= this.nparams) return 0;
+    return this.buf.readUInt16LE(this.off + HDR.SIZE + 2 * i);
+  }
+
+  /** Index of a parameter of this record's type by Falco name, or -1. */
+  indexOf(name: string): number {
+    return paramIndexOf(this.type, name);
+  }
+
+  /**
+   * Numeric parameter i as a number, without a BigInt on the way for 64-bit
+   * values (exact below 2^53, which every fd, pid, flag word and device
+   * number is); undefined when absent or not numeric.
+   */
+  num(i: number): number | undefined {
+    const spec = this.schema[i];
+    if (!spec) return undefined;
+    const len = this.valueLength(i);
+    if (len === 0) return undefined;
+    const b = this.buf;
+    switch (spec.enc) {
+      case 'i64': {
+        if (len !== 8) return undefined;
+        const at = this.valueStart(i);
+        return b.readInt32LE(at + 4) * 4294967296 + b.readUInt32LE(at);
       }
-      offsets[this.nparams] = pos;
-      this.offsets = offsets;
+      case 'u64': {
+        if (len !== 8) return undefined;
+        const at = this.valueStart(i);
+        return b.readUInt32LE(at + 4) * 4294967296 + b.readUInt32LE(at);
+      }
+      case 'u32': return len === 4 ? b.readUInt32LE(this.valueStart(i)) : undefined;
+      case 'i32': return len === 4 ? b.readInt32LE(this.valueStart(i)) : undefined;
+      case 'u16': return len === 2 ? b.readUInt16LE(this.valueStart(i)) : undefined;
+      default: return undefined;
     }
-    const start = offsets[i]!;
-    const len = offsets[i + 1]! - start;
-    return len === 0 ? undefined : [start, len];
+  }
+
+  /** Numeric parameter by name (see {@link num}). */
+  numByName(name: string): number | undefined {
+    const i = paramIndexOf(this.type, name);
+    return i < 0 ? undefined : this.num(i);
+  }
+
+  /** String parameter by name. */
+  strByName(name: string): string | undefined {
+    const i = paramIndexOf(this.type, name);
+    return i < 0 ? undefined : this.str(i);
   }
 
   /** Decodes parameter i with its schema encoding; undefined when absent or malformed. */
@@ -140,19 +194,17 @@ export class SyscallRecord {
 
   /** Parameter by name (Falco's name for it). */
   paramByName(name: string): ParamValue | undefined {
-    const i = this.schema.findIndex((s) => s.name === name);
+    const i = paramIndexOf(this.type, name);
     return i < 0 ? undefined : this.param(i);
   }
 
-  /** Numeric parameter as a number (u32/i32/u16, or 64-bit values that fit). */
-  num(i: number): number | undefined {
-    const v = this.param(i);
-    return typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : undefined;
-  }
-
   str(i: number): string | undefined {
-    const v = this.param(i);
-    return typeof v === 'string' ? v : undefined;
+    const spec = this.schema[i];
+    if (!spec || spec.enc !== 'str') return undefined;
+    const len = this.valueLength(i);
+    if (len === 0) return undefined;
+    const start = this.valueStart(i);
+    return this.buf.toString('utf8', start, start + len);
   }
 
   strv(i: number): readonly string[] | undefined {
@@ -161,9 +213,9 @@ export class SyscallRecord {
   }
 
   decode(i: number, enc: ParamEncoding): ParamValue | undefined {
-    const span = this.span(i);
-    if (!span) return undefined;
-    const [start, len] = span;
+    const len = this.valueLength(i);
+    if (len === 0) return undefined;
+    const start = this.valueStart(i);
     const b = this.buf;
     switch (enc) {
       case 'u64': return len === 8 ? b.readBigUInt64LE(start) : undefined;

@@ -25,10 +25,12 @@ const IO_READ = new Set(['read', 'readv', 'pread64', 'preadv', 'preadv2', 'recvf
 const IO_WRITE = new Set(['write', 'writev', 'pwrite64', 'pwritev', 'pwritev2', 'sendto', 'sendmsg', 'sendmmsg']);
 
 function openFlags(e: SyscallEvent): number | undefined {
-  if (!OPEN_TYPES.has(e.typeName)) return undefined;
-  if (e.typeName === 'creat') return 0o1101;
-  const v = e.record.paramByName('flags');
-  return typeof v === 'number' ? v : undefined;
+  const memo = e.openFlagsMemo;
+  if (memo !== -1) return memo === -2 ? undefined : memo;
+  let flags: number | undefined;
+  if (OPEN_TYPES.has(e.typeName)) flags = e.typeName === 'creat' ? 0o1101 : e.record.numByName('flags');
+  e.openFlagsMemo = flags ?? -2;
+  return flags;
 }
 
 /** Where the parameter named `name` sits for each event type (-1 when it has none). */

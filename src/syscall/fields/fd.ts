@@ -55,7 +55,7 @@ export const FD_FIELDS: readonly SysField[] = [
   f('fd.nameraw', 'string', 'Name as the process passed it (before resolving relative paths)', (e) => e.fd?.nameRaw ?? (e.fd?.name || undefined)),
   f('fd.directory', 'path', 'Directory of a file fd', (e) => (isFileLike(e.fd) ? dirname(e.fd.name) || undefined : undefined)),
   f('fd.filename', 'string', 'File name (without directory) of a file fd', (e) => (isFileLike(e.fd) ? basename(e.fd.name) : undefined)),
-  f('fd.ino', 'uint', 'Inode of the file', (e) => (e.fd?.ino !== undefined ? Number(e.fd.ino) : undefined)),
+  f('fd.ino', 'uint', 'Inode of the file', (e) => e.fd?.ino),
   f('fd.dev', 'uint', 'Device of the file', (e) => e.fd?.dev),
   f('fd.connected', 'bool', 'True for a connected socket', (e) => e.fd?.connected ?? false),
   f('fd.name_changed', 'bool', 'True when the fd name changed during the event (e.g. a socket got its peer)', (e) => e.fd?.nameChanged ?? false),

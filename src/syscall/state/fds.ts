@@ -22,7 +22,7 @@ export interface FdInfo {
   /** Open flags (O_*), for files. */
   flags?: number;
   dev?: number;
-  ino?: bigint;
+  ino?: number;
   /** Sockets: protocol and endpoints (client and server side, as Falco names them). */
   l4proto?: 'tcp' | 'udp' | 'raw' | 'icmp';
   cip?: string;

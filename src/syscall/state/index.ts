@@ -36,7 +36,7 @@ function fdFromSnapshot(s: FdSnapshot): FdInfo {
   const type = (s.type in FD_TYPES ? s.type : 'unknown') as FdType;
   const info: FdInfo = { type, name: s.name };
   if (s.flags !== undefined) info.flags = s.flags;
-  if (s.ino !== undefined) info.ino = BigInt(s.ino);
+  if (s.ino !== undefined) info.ino = Number(s.ino);
   if (s.l4proto) info.l4proto = s.l4proto;
   // The snapshot gives local (sip/sport) and remote (dip/dport) ends; the
   // server side is the local one for listening or server sockets.
@@ -164,9 +164,9 @@ function num(v: unknown): number | undefined {
 function onClone(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
   const childTid = rec.result;
   if (childTid <= 0 || state.threads.thread(childTid)) return ev(state, rec, thread);
-  const flags = num(rec.param(0)) ?? 0;
-  const vtid = num(rec.param(1)) ?? childTid;
-  const vpid = num(rec.param(2));
+  const flags = rec.num(0) ?? 0;
+  const vtid = rec.num(1) ?? childTid;
+  const vpid = rec.num(2);
   const parent = thread.proc;
   if (flags & CLONE_THREAD) {
     state.threads.addThread(parent, childTid, thread.comm, vtid);
@@ -209,7 +209,7 @@ function onExec(state: SyscallState, rec: SyscallRecord, caller: Thread): Syscal
   const trusted = get('trusted_exepath');
   const filename = get('filename');
   if (typeof trusted === 'string' && trusted) proc.exepath = trusted;
-  else if (typeof filename === 'string' && filename) proc.exepath = resolvePath(state.dirOf(proc, at ? num(rec.param(0)) : undefined), filename);
+  else if (typeof filename === 'string' && filename) proc.exepath = resolvePath(state.dirOf(proc, at ? rec.num(0) : undefined), filename);
   const set = (key: keyof Process, name: string, conv: (v: unknown) => unknown = num): void => {
     const v = get(name);
     if (v !== undefined) (proc as unknown as Record<string, unknown>)[key] = conv(v);
@@ -247,7 +247,7 @@ function onExec(state: SyscallState, rec: SyscallRecord, caller: Thread): Syscal
 }
 
 function onExit(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
-  const reaper = num(rec.paramByName('reaper_tid')) ?? 0;
+  const reaper = rec.numByName('reaper_tid') ?? 0;
   state.defer(() => state.threads.exitThread(thread.tid, reaper, rec.ts));
   return ev(state, rec, thread);
 }
@@ -255,16 +255,16 @@ function onExit(state: SyscallState, rec: SyscallRecord, thread: Thread): Syscal
 /** open/openat/openat2/creat: the fd (or, on failure, the attempted path). */
 function onOpen(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
   const proc = thread.proc;
-  const dirfd = rec.typeName === 'openat' || rec.typeName === 'openat2' ? num(rec.paramByName('dirfd')) : undefined;
-  const raw = (rec.paramByName('name') as string | undefined) ?? '';
+  const dirfd = rec.typeName === 'openat' || rec.typeName === 'openat2' ? rec.numByName('dirfd') : undefined;
+  const raw = rec.strByName('name') ?? '';
   const path = resolvePath(state.dirOf(proc, dirfd), raw);
-  let flags = num(rec.paramByName('flags')) ?? 0;
+  let flags = rec.numByName('flags') ?? 0;
   if (rec.typeName === 'creat') flags = 0o1101 | (flags & O_F_CREATED); // O_WRONLY|O_CREAT|O_TRUNC
   const info: FdInfo = { type: flags & 0o200000 ? 'directory' : 'file', name: path, nameRaw: raw, flags };
-  const dev = num(rec.paramByName('dev'));
+  const dev = rec.numByName('dev');
   if (dev !== undefined) info.dev = dev;
-  const ino = rec.paramByName('ino');
-  if (typeof ino === 'bigint') info.ino = ino;
+  const ino = rec.numByName('ino');
+  if (ino !== undefined) info.ino = ino;
   const fd = rec.result;
   if (fd >= 0) proc.fds.set(fd, info);
   return ev(state, rec, thread, info, fd);
@@ -272,13 +272,13 @@ function onOpen(state: SyscallState, rec: SyscallRecord, thread: Thread): Syscal
 
 function onMemfd(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
   const fd = rec.result;
-  const info: FdInfo = { type: 'memfd', name: `memfd:${(rec.paramByName('name') as string | undefined) ?? ''}`, flags: 2 };
+  const info: FdInfo = { type: 'memfd', name: `memfd:${rec.strByName('name') ?? ''}`, flags: 2 };
   if (fd >= 0) thread.proc.fds.set(fd, info);
   return ev(state, rec, thread, info, fd);
 }
 
 function onClose(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
-  const fd = num(rec.param(0));
+  const fd = rec.num(0);
   if (fd === undefined) return ev(state, rec, thread);
   const info = thread.proc.fds.get(fd);
   if (rec.result === 0) state.defer(() => thread.proc.fds.delete(fd));
@@ -286,7 +286,7 @@ function onClose(state: SyscallState, rec: SyscallRecord, thread: Thread): Sysca
 }
 
 function onDup(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
-  const oldfd = num(rec.param(0));
+  const oldfd = rec.num(0);
   const newfd = rec.result;
   if (oldfd === undefined || newfd < 0) return ev(state, rec, thread, oldfd === undefined ? undefined : thread.proc.fds.get(oldfd), oldfd);
   const info = oldfd === newfd ? thread.proc.fds.get(oldfd) : thread.proc.fds.dup(oldfd, newfd);
@@ -315,9 +315,9 @@ function l4(type: number): FdInfo['l4proto'] {
 
 function onSocket(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
   const fd = rec.result;
-  const domain = num(rec.paramByName('domain')) ?? 0;
+  const domain = rec.numByName('domain') ?? 0;
   const info: FdInfo = { type: socketType(domain), name: '', domain };
-  const proto = l4(num(rec.paramByName('type')) ?? 0);
+  const proto = l4(rec.numByName('type') ?? 0);
   if (proto && (domain === AF_INET || domain === AF_INET6)) info.l4proto = proto;
   if (fd >= 0) thread.proc.fds.set(fd, info);
   return ev(state, rec, thread, info, fd);
@@ -351,7 +351,7 @@ function withTuple(proc: Process, fd: number, tuple: SockTuple | undefined, serv
 }
 
 function onConnect(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
-  const fd = num(rec.param(0));
+  const fd = rec.num(0);
   if (fd === undefined) return ev(state, rec, thread);
   const info = withTuple(thread.proc, fd, rec.param(1) as SockTuple | undefined, false);
   info.connected = rec.result === 0 || rec.result === -EINPROGRESS;
@@ -360,7 +360,7 @@ function onConnect(state: SyscallState, rec: SyscallRecord, thread: Thread): Sys
 
 function onAccept(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
   const fd = rec.result;
-  const listenFd = num(rec.paramByName('listen_fd'));
+  const listenFd = rec.numByName('listen_fd');
   const listening = listenFd === undefined ? undefined : thread.proc.fds.get(listenFd);
   if (fd < 0) return ev(state, rec, thread, listening, listenFd);
   const info = withTuple(thread.proc, fd, rec.param(1) as SockTuple | undefined, true);
@@ -370,7 +370,7 @@ function onAccept(state: SyscallState, rec: SyscallRecord, thread: Thread): Sysc
 }
 
 function onBind(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
-  const fd = num(rec.param(0));
+  const fd = rec.num(0);
   if (fd === undefined) return ev(state, rec, thread);
   const info = thread.proc.fds.get(fd);
   const addr = rec.param(1) as SockAddr | undefined;
@@ -390,7 +390,7 @@ function onBind(state: SyscallState, rec: SyscallRecord, thread: Thread): Syscal
 
 /** Events that name an fd but do not change it (listen, read, write, sendto...). */
 function onFdEvent(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
-  const fd = num(rec.param(0));
+  const fd = rec.num(0);
   if (fd === undefined) return ev(state, rec, thread);
   let info = thread.proc.fds.get(fd);
   const spec = rec.schema.findIndex((s) => s.name === 'tuple');
@@ -409,7 +409,7 @@ function onChdir(state: SyscallState, rec: SyscallRecord, thread: Thread): Sysca
       const path = rec.str(0);
       if (path !== undefined) proc.cwd = resolvePath(proc.cwd, path);
     } else {
-      const fd = num(rec.param(0));
+      const fd = rec.num(0);
       const dir = fd === undefined ? undefined : proc.fds.get(fd);
       if (dir) proc.cwd = dir.name;
     }
@@ -422,12 +422,12 @@ function onSetuid(state: SyscallState, rec: SyscallRecord, thread: Thread): Sysc
     const p = thread.proc;
     const keep = (v: number | undefined): v is number => v !== undefined && v !== 0xffffffff;
     switch (rec.typeName) {
-      case 'setuid': { const u = num(rec.param(0)); if (keep(u)) { p.uid = u; p.euid = u; } break; }
-      case 'setgid': { const g = num(rec.param(0)); if (keep(g)) { p.gid = g; p.egid = g; } break; }
+      case 'setuid': { const u = rec.num(0); if (keep(u)) { p.uid = u; p.euid = u; } break; }
+      case 'setgid': { const g = rec.num(0); if (keep(g)) { p.gid = g; p.egid = g; } break; }
       case 'setreuid':
-      case 'setresuid': { const r = num(rec.param(0)); const e = num(rec.param(1)); if (keep(r)) p.uid = r; if (keep(e)) p.euid = e; break; }
+      case 'setresuid': { const r = rec.num(0); const e = rec.num(1); if (keep(r)) p.uid = r; if (keep(e)) p.euid = e; break; }
       case 'setregid':
-      case 'setresgid': { const r = num(rec.param(0)); const e = num(rec.param(1)); if (keep(r)) p.gid = r; if (keep(e)) p.egid = e; break; }
+      case 'setresgid': { const r = rec.num(0); const e = rec.num(1); if (keep(r)) p.gid = r; if (keep(e)) p.egid = e; break; }
     }
   }
   return ev(state, rec, thread);
@@ -435,7 +435,7 @@ function onSetuid(state: SyscallState, rec: SyscallRecord, thread: Thread): Sysc
 
 function onPrctl(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
   const PR_SET_NAME = 15;
-  if (rec.result === 0 && num(rec.param(0)) === PR_SET_NAME) {
+  if (rec.result === 0 && rec.num(0) === PR_SET_NAME) {
     const name = rec.str(1);
     if (name !== undefined) {
       thread.comm = name.slice(0, 15);
@@ -447,7 +447,7 @@ function onPrctl(state: SyscallState, rec: SyscallRecord, thread: Thread): Sysca
 
 /** fchmod/fchown/fchdir-like calls: the event concerns the fd named by the first parameter. */
 function onFdArg(state: SyscallState, rec: SyscallRecord, thread: Thread): SyscallEvent {
-  const fd = num(rec.param(0));
+  const fd = rec.num(0);
   return ev(state, rec, thread, fd === undefined ? undefined : thread.proc.fds.get(fd), fd);
 }
 
