@@ -4,7 +4,7 @@
  * until it has evaluated everything the sensor captured, stop it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PACKAGE_ROOT } from '../../src/paths.js';
@@ -67,6 +67,44 @@ export function threadCpuSeconds(pid: number): Map<number, number> {
   return out;
 }
 
+/**
+ * Other processes holding an attached BPF program (a `bpf_link` fd): another
+ * agent or a test's sensor, which would record the benchmark's workload too
+ * and make both the baseline and the agent runs slower.
+ */
+export function foreignSensors(exclude: readonly number[] = []): { pid: number; cmd: string }[] {
+  const out: { pid: number; cmd: string }[] = [];
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid || exclude.includes(pid)) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let target = '';
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      if (target === 'anon_inode:bpf_link') {
+        let cmd = '';
+        try {
+          cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim().slice(0, 120);
+        } catch {
+          // gone
+        }
+        out.push({ pid, cmd });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 /** Busy (non-idle, non-iowait) and total CPU ticks of the whole machine, from /proc/stat. */
 export function machineTicks(): { busy: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
@@ -77,6 +115,17 @@ export function machineTicks(): { busy: number; total: number } {
 
 /** Seconds of CPU from a difference of machineTicks() values. */
 export const ticksToSeconds = (ticks: number): number => ticks / CLK_TCK;
+
+/** RSS of a process by kind (RssAnon, RssFile, RssShmem), bytes. */
+export function rssParts(pid: number): { anon: number; file: number; shmem: number } {
+  try {
+    const t = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(t)?.[1] ?? 0) * 1024;
+    return { anon: kb('RssAnon'), file: kb('RssFile'), shmem: kb('RssShmem') };
+  } catch {
+    return { anon: 0, file: 0, shmem: 0 };
+  }
+}
 
 /** VmRSS of a process, bytes (0 when it is gone). */
 export function vmRssBytes(pid: number): number {
@@ -108,6 +157,11 @@ export interface AgentSnapshot {
   readonly rssMetric: number;
   /** /proc/<pid>/status VmRSS. */
   readonly vmRss: number;
+  /** RssAnon, RssFile, RssShmem. */
+  readonly rss: { anon: number; file: number; shmem: number };
+  /** The main thread's V8 heap in use and external memory (the sensor's batches are external ArrayBuffers). */
+  readonly heapUsed: number;
+  readonly external: number;
   readonly cpu: number;
   readonly mainCpu: number;
 }
@@ -190,6 +244,9 @@ export class AgentProcess {
       ringUsed: m.sum('tiercel_sensor_ring_used_bytes'),
       rssMetric: m.sum('process_resident_memory_bytes'),
       vmRss: vmRssBytes(this.pid),
+      rss: rssParts(this.pid),
+      heapUsed: m.sum('nodejs_heap_size_used_bytes'),
+      external: m.sum('nodejs_external_memory_bytes'),
       cpu: cpu.total,
       mainCpu: cpu.main,
     };
