@@ -4,7 +4,9 @@
  * One real agent runs for the whole file, as a child process, with Tiercel's
  * syscall rules, the upstream Falco stable rules and a test-only probe rule
  * (fixtures/probe_rules.yaml: prints k8s.pod.uid, container.type, proc.vpid,
- * which no default rule outputs), `--rule-matching all` and a capture file.
+ * which no default rule outputs), `--rule-matching all`, a capture file and
+ * a metadata file (`--metadata`: name, image and pod of container A, as a
+ * runtime would report them).
  * Each scenario does the attack for real on this machine (files below /etc,
  * /usr/bin and /root; /etc/shadow read; chmod/chown of /etc/shadow to the mode
  * and owner it already has; a shell on a pseudo-terminal; a binary dropped in
@@ -19,11 +21,13 @@
  *
  * For every expected alert the test checks the rule, the output fields that
  * identify the actor and the target (proc.name, proc.cmdline, proc.pname,
- * fd.name where the event has a file, user.name, container.id where the
- * rule's output has them), the alert's correlation keys (containerId and
- * podUid, which every alert carries, also for upstream rules whose output has
- * no container field), and that it arrived within 2 s of the event (the
- * alert's evt.time to the moment its line arrived on the agent's stdout).
+ * fd.name where the event has a file, user.name, container.id and, for
+ * container A, container.name, container.image, k8s.pod.name and
+ * k8s.ns.name where the rule's output has them), the alert's correlation
+ * keys (containerId and podUid, which every alert carries, also for upstream
+ * rules whose output has no container field), and that it arrived within 2 s
+ * of the event (the alert's evt.time to the moment its line arrived on the
+ * agent's stdout).
  *
  * Last, the agent is stopped and its capture replayed with the same rules:
  * the replay must give exactly the alerts the live run gave, in order.
@@ -37,7 +41,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, type Server, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -164,9 +168,9 @@ class AgentProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  static async start(capture: string): Promise<AgentProcess> {
+  static async start(capture: string, metadata: string): Promise<AgentProcess> {
     const child = spawn(process.execPath, [BIN, 'agent', '-o', 'json', '--listen', '127.0.0.1:0', '--log-format', 'json',
-      '--capture', capture, ...RULE_ARGS], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TZ: 'UTC' } });
+      '--capture', capture, '--metadata', metadata, ...RULE_ARGS], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TZ: 'UTC' } });
     const agent = new AgentProcess(child);
     const deadline = Date.now() + 60_000;
     while (!agent.url) {
@@ -441,8 +445,22 @@ class TestCgroup {
 
 // ---- the container-like environment ---------------------------------------------------------
 
+/** Who a container is: chosen before the agent starts, so the metadata file can name it. */
+interface ContainerIdentity {
+  /** Full 64-hex id, as in the cgroup name. */
+  readonly fullId: string;
+  readonly podUid: string;
+  /** What the agent's metadata file says about it (container A), if anything. */
+  readonly meta?: { readonly name: string; readonly image: string; readonly pod: string; readonly namespace: string };
+}
+
+function newIdentity(meta?: ContainerIdentity['meta']): ContainerIdentity {
+  return { fullId: randomBytes(32).toString('hex'), podUid: randomUUID(), ...(meta ? { meta } : {}) };
+}
+
 interface Container {
   readonly label: string;
+  readonly meta?: ContainerIdentity['meta'];
   /** Full 64-hex id, as in the cgroup name. */
   readonly fullId: string;
   /** container.id: the first 12 hex digits. */
@@ -457,15 +475,14 @@ interface Container {
   readonly init: ChildProcess;
 }
 
-async function startContainer(label: string, opts: {
+async function startContainer(label: string, who: ContainerIdentity, opts: {
   cgroupRoot: string;
   rel: (uid: string, id: string) => string;
   runtime: string;
   tmp: string;
   overlay: boolean;
 }): Promise<Container> {
-  const podUid = randomUUID();
-  const fullId = randomBytes(32).toString('hex');
+  const { podUid, fullId } = who;
   const cgroup = new TestCgroup(opts.cgroupRoot, opts.rel(podUid, fullId));
   const args = [FIXTURE, 'ctr-init', '--cgroup', cgroup.dir, '--hostname', `tiercel-${label}`, '--shm'];
   let overlay: { merged: string } | undefined;
@@ -490,7 +507,10 @@ async function startContainer(label: string, opts: {
     else if (Date.now() > deadline) throw new Error(`container ${label} did not start within 20 s: ${err}${out}`);
     else await sleep(10);
   }
-  return { label, fullId, id: fullId.slice(0, 12), podUid, runtime: opts.runtime, cgroup, initPid, init, ...(overlay ? { overlay } : {}) };
+  return {
+    label, fullId, id: fullId.slice(0, 12), podUid, runtime: opts.runtime, cgroup, initPid, init,
+    ...(overlay ? { overlay } : {}), ...(who.meta ? { meta: who.meta } : {}),
+  };
 }
 
 async function stopContainer(c: Container): Promise<string[]> {
@@ -541,12 +561,20 @@ describe('tiercel agent on real attacks, live and replayed', { skip }, () => {
     return p;
   };
   const onHost = { 'container.id': 'host' };
+  const whoA = newIdentity({ name: 'scenario', image: 'docker.io/library/debian:12', pod: 'web-1', namespace: 'tiercel-test' });
+  const whoB = newIdentity();
   const hostKeys = (pid: number) => ({ pid: String(pid), containerId: ABSENT, podUid: ABSENT });
 
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'tiercel-agent-scenarios-'));
     capture = join(tmp, 'run.tcap');
-    agent = await AgentProcess.start(capture);
+    // Container A's metadata, as a runtime would report it (--metadata: a static provider).
+    const metadata = join(tmp, 'metadata.json');
+    const m = whoA.meta!;
+    writeFileSync(metadata, JSON.stringify({
+      containers: [{ id: whoA.fullId, name: m.name, image: m.image, type: 'containerd', pod: { name: m.pod, namespace: m.namespace, uid: whoA.podUid } }],
+    }));
+    agent = await AgentProcess.start(capture, metadata);
   });
 
   after(async () => {
@@ -789,7 +817,7 @@ describe('tiercel agent on real attacks, live and replayed', { skip }, () => {
         return;
       }
       // A: the kubelet's systemd driver with containerd, in the cgroup v2 hierarchy.
-      a = await startContainer('a', {
+      a = await startContainer('a', whoA, {
         cgroupRoot: mounts.v2,
         rel: (uid, cid) => `kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${uid.replace(/-/g, '_')}.slice/cri-containerd-${cid}.scope`,
         runtime: 'containerd',
@@ -797,7 +825,7 @@ describe('tiercel agent on real attacks, live and replayed', { skip }, () => {
         overlay: true,
       });
       // B: the kubelet's cgroupfs driver (the runtime is not in the path: "cri"), in the v1 pids hierarchy when there is one.
-      b = await startContainer('b', {
+      b = await startContainer('b', whoB, {
         cgroupRoot: mounts.pids ?? mounts.v2,
         rel: (uid, cid) => `kubepods/besteffort/pod${uid}/${cid}`,
         runtime: 'cri',
@@ -813,7 +841,11 @@ describe('tiercel agent on real attacks, live and replayed', { skip }, () => {
     });
 
     const keys = (c: Container, pid: number) => ({ pid: String(pid), containerId: c.id, podUid: c.podUid, execSession: startsWith(`${c.id}:${pid}:`) });
-    const inside = (c: Container) => ({ 'container.id': c.id });
+    // container.id for every container; for A also what its metadata says (B has none: the path alone tells its id and pod).
+    const inside = (c: Container) => ({
+      'container.id': c.id,
+      ...(c.meta ? { 'container.name': c.meta.name, 'container.image': c.meta.image, 'k8s.pod.name': c.meta.pod, 'k8s.ns.name': c.meta.namespace } : {}),
+    });
     const need = (t: TestContext, c: Container | undefined): c is Container => {
       if (cgroupSkip) t.skip(cgroupSkip);
       return !cgroupSkip && c !== undefined;
