@@ -406,9 +406,9 @@ interface RssSample {
   foreign: boolean;
   /** Processes alive on the machine (/proc), for comparison with the state's table. */
   live: number;
+  rings: number;
+  executable: number;
   anon: number;
-  file: number;
-  shmem: number;
   heapUsed: number;
   external: number;
 }
@@ -443,14 +443,14 @@ async function partD(minutes: number): Promise<Report> {
       samples.push({
         t: Math.max(0, s.at - t0) / 1000, vmRss: s.vmRss, rssMetric: s.rssMetric, processes: s.processes, threads: s.threads,
         eventsPerSec: s === prev ? 0 : (s.events - prev.events) / ((s.at - prev.at) / 1000),
-        anon: s.rss.anon, file: s.rss.file, shmem: s.rss.shmem, heapUsed: s.heapUsed, external: s.external,
+        rings: s.rss.bpfMaps, executable: s.rss.executable, anon: s.rss.anon, heapUsed: s.heapUsed, external: s.external,
         kernel: s.kernelDrops - first.kernelDrops, user: s.userspaceDrops - first.userspaceDrops,
         foreign: foreignNow([agent.pid]),
         live: liveProcesses(),
       });
       prev = s;
       const x = samples.at(-1)!;
-      process.stderr.write(`  (d) ${x.t.toFixed(0)} s: RSS ${mb(x.vmRss)} MB (metric ${mb(x.rssMetric)}; anon ${mb(x.anon)}, file ${mb(x.file)}, shmem ${mb(x.shmem)}; ` +
+      process.stderr.write(`  (d) ${x.t.toFixed(0)} s: RSS ${mb(x.vmRss)} MB (metric ${mb(x.rssMetric)}; rings ${mb(x.rings)}, node executable ${mb(x.executable)}, anonymous ${mb(x.anon)}; ` +
         `V8 heap used ${mb(x.heapUsed)}, external ${mb(x.external)}), processes ${x.processes} (${x.live} alive), threads ${x.threads}, ` +
         `${fmt(x.eventsPerSec)} events/s, drops ${fmt(x.kernel)} + ${fmt(x.user)}\n`);
     };
@@ -477,10 +477,10 @@ async function partD(minutes: number): Promise<Report> {
   const maxExcess = Math.max(...samples.map((s) => s.processes - s.live));
   const rows = samples.filter((_, i) => i % 6 === 0 || i >= samples.length - 2);
   const body = [
-    '| time | VmRSS | process_resident_memory_bytes | RssAnon / RssFile / RssShmem | V8 heap used / external | state processes (alive on the machine) | state threads | events/s (last 10 s) | drops so far, kernel + userspace | another sensor attached |',
+    '| time | VmRSS | process_resident_memory_bytes | of which: ring buffers (mapped twice) / node executable / anonymous | V8 heap used / external | state processes (alive on the machine) | state threads | events/s (last 10 s) | drops so far, kernel + userspace | another sensor attached |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',
     ...rows.map((s, i) => `| ${s === drainedS && i === rows.length - 1 ? `${s.t.toFixed(0)} s, load stopped` : `${s.t.toFixed(0)} s`} | ${mb(s.vmRss)} MB | ${mb(s.rssMetric)} MB | ` +
-      `${mb(s.anon)} / ${mb(s.file)} / ${mb(s.shmem)} MB | ${mb(s.heapUsed)} / ${mb(s.external)} MB | ` +
+      `${mb(s.rings)} / ${mb(s.executable)} / ${mb(s.anon)} MB | ${mb(s.heapUsed)} / ${mb(s.external)} MB | ` +
       `${fmt(s.processes)} (${fmt(s.live)}) | ${fmt(s.threads)} | ${fmt(s.eventsPerSec)} | ${fmt(s.kernel)} + ${fmt(s.user)} | ${s.foreign ? 'yes' : ''} |`),
   ].join('\n');
   // Bounded: the table stays near what is alive although tens of thousands of processes came and went.

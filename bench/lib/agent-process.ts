@@ -116,15 +116,31 @@ export function machineTicks(): { busy: number; total: number } {
 /** Seconds of CPU from a difference of machineTicks() values. */
 export const ticksToSeconds = (ticks: number): number => ticks / CLK_TCK;
 
-/** RSS of a process by kind (RssAnon, RssFile, RssShmem), bytes. */
-export function rssParts(pid: number): { anon: number; file: number; shmem: number } {
+/**
+ * RSS of a process by mapping (from /proc/<pid>/smaps): the BPF maps it has
+ * mmapped (the sensor's ring buffers: the kernel maps a ring's data pages
+ * twice, so each ring counts double), the node executable, anonymous memory
+ * (V8 heaps, malloc), and the rest.
+ */
+export function rssByMapping(pid: number): { bpfMaps: number; executable: number; anon: number; other: number } {
+  const out = { bpfMaps: 0, executable: 0, anon: 0, other: 0 };
+  let text: string;
   try {
-    const t = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(t)?.[1] ?? 0) * 1024;
-    return { anon: kb('RssAnon'), file: kb('RssFile'), shmem: kb('RssShmem') };
+    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
   } catch {
-    return { anon: 0, file: 0, shmem: 0 };
+    return out;
   }
+  let kind: keyof typeof out = 'other';
+  for (const line of text.split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) {
+      const name = line.split(/\s+/)[5] ?? '';
+      kind = name.startsWith('anon_inode:bpf') ? 'bpfMaps' : name === process.execPath || name.endsWith('/node') ? 'executable'
+        : name === '' || name === '[heap]' || name.startsWith('[anon') ? 'anon' : 'other';
+    } else if (line.startsWith('Rss:')) {
+      out[kind] += Number(line.split(/\s+/)[1]) * 1024;
+    }
+  }
+  return out;
 }
 
 /** VmRSS of a process, bytes (0 when it is gone). */
@@ -157,8 +173,8 @@ export interface AgentSnapshot {
   readonly rssMetric: number;
   /** /proc/<pid>/status VmRSS. */
   readonly vmRss: number;
-  /** RssAnon, RssFile, RssShmem. */
-  readonly rss: { anon: number; file: number; shmem: number };
+  /** RSS by mapping (see rssByMapping). */
+  readonly rss: { bpfMaps: number; executable: number; anon: number; other: number };
   /** The main thread's V8 heap in use and external memory (the sensor's batches are external ArrayBuffers). */
   readonly heapUsed: number;
   readonly external: number;
@@ -244,7 +260,7 @@ export class AgentProcess {
       ringUsed: m.sum('tiercel_sensor_ring_used_bytes'),
       rssMetric: m.sum('process_resident_memory_bytes'),
       vmRss: vmRssBytes(this.pid),
-      rss: rssParts(this.pid),
+      rss: rssByMapping(this.pid),
       heapUsed: m.sum('nodejs_heap_size_used_bytes'),
       external: m.sum('nodejs_external_memory_bytes'),
       cpu: cpu.total,
