@@ -22,6 +22,7 @@ import { StartupError } from '../server/server.js';
 import { PollingWatcher } from '../server/watch.js';
 import { createRegistry } from '../sources.js';
 import { CaptureWriter } from '../syscall/capture.js';
+import { encodeAccounts } from '../syscall/capture-meta.js';
 import { type BaseSyscalls, captureSet } from '../syscall/capture-set.js';
 import { PSEUDO_EVENTS } from '../syscall/event-types.js';
 import type { Sensor } from '../syscall/native/index.js';
@@ -125,7 +126,10 @@ export class NodeAgent {
     }
 
     this.interesting = interestingEventTypes(ruleset, agentCfg.baseSyscalls);
+    // Accounts the live state reads while capturing go into the capture too (capture-meta.ts).
+    const accountsLearned = new Set<string | undefined>();
     const live = await openLiveStream({
+      ...(agentCfg.captureFile ? { onAccountsChanged: (id: string | undefined) => accountsLearned.add(id) } : {}),
       interesting: this.interesting,
       ringBytes: agentCfg.ringBytes,
       cpusPerRing: agentCfg.cpusPerRing,
@@ -139,15 +143,28 @@ export class NodeAgent {
     const snapshot = live.snapshot;
     this.snapshotProcesses = snapshot.processes.length;
 
-    if (agentCfg.captureFile) this.capture = this.openCapture(agentCfg.captureFile, snapshot);
+    if (agentCfg.captureFile) this.capture = this.openCapture(agentCfg.captureFile, snapshot, metadata);
     const capture = this.capture;
+    const users = live.state.users;
+    const writeToCapture = (bytes: Buffer): void => {
+      if (!capture) return;
+      if (accountsLearned.size) {
+        const ts = bytes.readBigUInt64LE(0);
+        for (const id of accountsLearned) {
+          const a = id === undefined ? users.snapshotHost() : users.snapshotContainer(id);
+          if (a) for (const r of encodeAccounts(ts, id, a.users, a.groups)) capture.append(r, Number.MAX_SAFE_INTEGER);
+        }
+        accountsLearned.clear();
+      }
+      if (!capture.append(bytes)) this.metrics.captureDropped.inc(bytes.length);
+    };
     this.evaluator = new BatchEvaluator({
       state: this.state,
       ruleset,
       publish: (a) => this.outputs.publish(a),
       metrics: this.metrics,
       logger,
-      ...(capture ? { tap: (bytes: Buffer) => { if (!capture.append(bytes)) this.metrics.captureDropped.inc(bytes.length); } } : {}),
+      ...(capture ? { tap: writeToCapture } : {}),
     });
 
     this.drops = new DropMonitor(config.agent.drops);
@@ -166,10 +183,11 @@ export class NodeAgent {
     }
   }
 
-  private openCapture(path: string, snapshot: HostSnapshot): CaptureWriter {
+  private openCapture(path: string, snapshot: HostSnapshot, metadata: MetadataProvider | undefined): CaptureWriter {
+    const containers = metadata instanceof StaticMetadataProvider ? metadata.captureEntries() : undefined;
     const writer = CaptureWriter.toFile(path, {
       format: 'tiercel-capture', version: 1, wireVersion: WIRE_VERSION, arch: 'x86_64',
-      writer: 'tiercel agent', host: snapshot,
+      writer: 'tiercel agent', host: snapshot, ...(containers ? { containers } : {}),
     });
     this.logger.info({ path }, 'writing every evaluated record to the capture file');
     return writer;

@@ -21,6 +21,7 @@ import { CAPTURE_VERSION, CaptureWriter } from '../syscall/capture.js';
 import { EVENT_TYPE_NAMES, PSEUDO_EVENTS, eventTypeCode } from '../syscall/event-types.js';
 import { STATE_SYSCALLS, captureSet } from '../syscall/capture-set.js';
 import { RecordError, WIRE_VERSION, splitRecords } from '../syscall/record.js';
+import { encodeAccounts } from '../syscall/capture-meta.js';
 import { openLiveStream } from './live.js';
 
 /** Name of the rule the filter becomes (disabled rules files' rules are not evaluated). */
@@ -85,9 +86,10 @@ export class CaptureSession {
     const set = options.allSyscalls ? EVENT_TYPE_NAMES : captureSet(ruleset).names;
     const interesting = [...new Set(set.map((n) => eventTypeCode(n)).filter((c): c is number => c !== undefined))];
     if (!interesting.includes(PSEUDO_EVENTS.procexit)) interesting.push(PSEUDO_EVENTS.procexit);
+    const accountsLearned = new Set<string | undefined>();
     const live = await openLiveStream({
       interesting, ringBytes: options.ringBytes, cpusPerRing: options.cpusPerRing, hostRoot: options.hostRoot,
-      maxProcesses: 131_072, logger: options.logger,
+      maxProcesses: 131_072, logger: options.logger, onAccountsChanged: (id) => accountsLearned.add(id),
     });
     const writer = CaptureWriter.toFile(options.path, {
       format: 'tiercel-capture', version: CAPTURE_VERSION, wireVersion: WIRE_VERSION, arch: 'x86_64',
@@ -99,14 +101,22 @@ export class CaptureSession {
       const c = eventTypeCode(n);
       if (c !== undefined) alwaysKept[c] = 1;
     }
+    const EXECVE = eventTypeCode('execve')!;
+    const EXECVEAT = eventTypeCode('execveat')!;
     const session = new CaptureSession(writer, () => {
       live.sensor.stop();
       live.state.flush();
-      let drops = Number(live.sensor.stats().userspaceDrops);
-      for (const c of live.sensor.stats().perCpu) for (const v of Object.values(c.drops)) drops += Number(v);
+      const stats = live.sensor.stats();
+      let drops = Number(stats.userspaceDrops);
+      for (const c of stats.perCpu) for (const v of Object.values(c.drops)) drops += Number(v);
       return { drops };
     });
     const summary = session.summary;
+    const { state } = live;
+    const write = (bytes: Buffer): void => {
+      if (writer.append(bytes)) summary.bytes += bytes.length;
+      else summary.diskDropped += bytes.length;
+    };
     live.sensor.start((batch) => {
       const bytes = Buffer.from(batch);
       let records;
@@ -114,44 +124,37 @@ export class CaptureSession {
         records = splitRecords(bytes).records;
       } catch (e) {
         if (e instanceof RecordError) {
-          options.logger.warn({ err: e.message }, 'malformed record from the sensor; rest of the batch skipped');
+          options.logger.warn({ err: e.message }, 'malformed record from the sensor; batch skipped');
           return;
         }
         throw e;
       }
       summary.records += records.length;
-      if (!filtered) {
-        if (!writer.append(bytes)) {
-          summary.diskDropped += bytes.length;
-          return;
-        }
-        summary.kept += records.length;
-        summary.bytes += bytes.length;
-        return;
-      }
-      // Keep runs of consecutive kept records as one slice of the batch.
-      let runStart = -1;
-      let runEnd = -1;
-      const flushRun = (): void => {
-        if (runStart < 0) return;
-        if (writer.append(bytes.subarray(runStart, runEnd))) summary.bytes += runEnd - runStart;
-        else summary.diskDropped += runEnd - runStart;
-        runStart = -1;
-      };
+      // Kept records as [start, end) runs of the batch.
+      const runs: number[] = [];
       for (const rec of records) {
-        const evt = live.state.apply(rec);
-        const keep = alwaysKept[rec.type] === 1 || ruleset.process(evt).length > 0;
-        if (keep) {
-          summary.kept++;
-          if (runStart >= 0 && runEnd === rec.off) runEnd = rec.off + rec.len;
-          else {
-            flushRun();
-            runStart = rec.off;
-            runEnd = rec.off + rec.len;
-          }
+        const evt = state.apply(rec);
+        const proc = evt.proc;
+        // A program started in a container: read its users and groups now, while it
+        // runs, so the capture can carry them (a replay has no /proc to read them from).
+        if ((rec.type === EXECVE || rec.type === EXECVEAT) && proc.container.id !== 'host') {
+          state.users.user(proc.euid, { id: proc.container.id, rootPid: proc.pid });
         }
+        const keep = !filtered || alwaysKept[rec.type] === 1 || ruleset.process(evt).length > 0;
+        if (!keep) continue;
+        summary.kept++;
+        if (runs.length && runs[runs.length - 1] === rec.off) runs[runs.length - 1] = rec.off + rec.len;
+        else runs.push(rec.off, rec.off + rec.len);
       }
-      flushRun();
+      if (accountsLearned.size) {
+        const ts = bytes.readBigUInt64LE(0);
+        for (const id of accountsLearned) {
+          const a = id === undefined ? state.users.snapshotHost() : state.users.snapshotContainer(id);
+          if (a) for (const r of encodeAccounts(ts, id, a.users, a.groups)) write(r);
+        }
+        accountsLearned.clear();
+      }
+      for (let i = 0; i < runs.length; i += 2) write(bytes.subarray(runs[i]!, runs[i + 1]!));
     });
     return session;
   }

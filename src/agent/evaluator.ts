@@ -19,7 +19,11 @@ export interface EvaluatorOptions {
   readonly publish: (alert: Alert) => void;
   readonly metrics: AgentMetrics;
   readonly logger: Logger;
-  /** Sees every batch before evaluation (the capture file). */
+  /**
+   * Sees every well-formed batch right after its evaluation (the capture
+   * file: what the evaluation learned, such as a container's users, is
+   * written before the batch).
+   */
   readonly tap?: (bytes: Buffer) => void;
 }
 
@@ -40,7 +44,6 @@ export class BatchEvaluator {
   handle(batch: ArrayBuffer): void {
     const { state, metrics, publish } = this.options;
     const bytes = Buffer.from(batch);
-    this.options.tap?.(bytes);
     const started = process.hrtime.bigint();
     let records;
     try {
@@ -76,5 +79,6 @@ export class BatchEvaluator {
     metrics.batches.inc();
     metrics.batchEvaluation.observe(seconds);
     metrics.evaluationSeconds.inc(seconds);
+    this.options.tap?.(bytes);
   }
 }

@@ -37,6 +37,8 @@ export interface LiveOptions {
   readonly maxProcesses: number;
   readonly metadata?: MetadataProvider;
   readonly logger: Logger;
+  /** Called when the host's (undefined) or a container's users and groups were read or changed. */
+  readonly onAccountsChanged?: (containerId: string | undefined) => void;
 }
 
 export interface LiveStream {
@@ -57,7 +59,10 @@ export async function openLiveStream(options: LiveOptions): Promise<LiveStream> 
   }
   try {
     const hostname = getHostname() || osHostname();
-    const users = new UserDatabase({ hostRoot: options.hostRoot });
+    const users = new UserDatabase({
+      hostRoot: options.hostRoot,
+      ...(options.onAccountsChanged ? { onAccountsChanged: options.onAccountsChanged } : {}),
+    });
     const started = Date.now();
     const { snapshot, stats } = await scanHostWithStats({ hostRoot: options.hostRoot, users, hostname });
     options.logger.info({ processes: snapshot.processes.length, ms: Date.now() - started, vanished: stats.vanished },

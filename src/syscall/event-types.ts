@@ -12,6 +12,8 @@ export const PSEUDO_EVENTS = {
   drop: 1025,
   switch: 1026,
   signaldeliver: 1027,
+  /** Capture files only: what the capturing state learned on the way (see capture-meta.ts). */
+  capturemeta: 1028,
 } as const;
 
 export const PSEUDO_BASE = 1024;

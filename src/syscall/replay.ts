@@ -5,6 +5,7 @@
  * event after the state update.
  */
 import { CaptureReader } from './capture.js';
+import { CAPTURE_META, CaptureMetaApplier } from './capture-meta.js';
 import type { SyscallEvent } from './event.js';
 import { SyscallState } from './state/index.js';
 import { StaticMetadataProvider } from './state/metadata.js';
@@ -30,14 +31,23 @@ export async function openCaptureReplay(path: string): Promise<CaptureReplay> {
     hostname: host.hostname,
   });
   state.seed(host);
+  const meta = new CaptureMetaApplier(state.users);
   return {
     reader,
     state,
     async run(onEvent) {
       let n = 0;
       for await (const batch of reader.batches()) {
-        for (let i = 0; i < batch.length; i++) onEvent(state.apply(batch[i]!));
-        n += batch.length;
+        for (let i = 0; i < batch.length; i++) {
+          const rec = batch[i]!;
+          // What the capturing state learned (accounts) is state, not an event.
+          if (rec.type === CAPTURE_META) {
+            meta.apply(rec);
+            continue;
+          }
+          onEvent(state.apply(rec));
+          n++;
+        }
       }
       state.flush();
       return n;

@@ -143,6 +143,7 @@ const SCHEMA: Record<string, readonly ParamSpec[]> = {
   chroot: [p('path', 'str', 'path')],
   signaldeliver: [p('spid', 'u32', 'pid'), p('dpid', 'u32', 'pid'), p('sig', 'u32', 'signal')],
   drop: [p('ratio', 'u32'), p('buffer', 'u64'), p('max_size', 'u64')],
+  capturemeta: [p('json', 'str')],
 };
 
 const EMPTY: readonly ParamSpec[] = [];

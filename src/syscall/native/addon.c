@@ -699,6 +699,7 @@ static napi_value layout(napi_env env, napi_callback_info info)
 	set_num(env, pseudo, "drop", TC_EVT_DROP);
 	set_num(env, pseudo, "switch", TC_EVT_SWITCH);
 	set_num(env, pseudo, "signaldeliver", TC_EVT_SIGNALDELIVER);
+	set_num(env, pseudo, "capturemeta", TC_EVT_CAPTUREMETA);
 	set_num(env, enc, "u64", TC_PT_U64);
 	set_num(env, enc, "i64", TC_PT_I64);
 	set_num(env, enc, "u32", TC_PT_U32);

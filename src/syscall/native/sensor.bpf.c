@@ -1351,10 +1351,22 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if ((__u32)(pid_tgid >> 32) == sensor_tgid)
 		return 0;
-	/* The regs still hold the syscall number (ELF loading clears the argument registers). */
+	/*
+	 * execve or execveat? Not from regs->orig_ax: loading a 64-bit ELF
+	 * rewrites it to __NR_execve (set_personality_64bit, "pretend that this
+	 * comes from a 64bit execve"). The kernel sets bprm->fdpath ("/dev/fd/N"
+	 * or "/dev/fd/N/name") for an execveat relative to a file descriptor,
+	 * which covers fexecve and memfd execution; an execveat with AT_FDCWD or
+	 * an absolute path is indistinguishable from execve here and is reported
+	 * as execve. orig_ax still tells for binaries that keep it (scripts, other
+	 * formats).
+	 */
+	const char *fdpath = NULL;
+	if (bpf_core_field_exists(bprm->fdpath))
+		fdpath = BPF_CORE_READ(bprm, fdpath);
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(p);
 	long id = regs ? BPF_CORE_READ(regs, orig_ax) : TC_NR_execve;
-	__u16 type = id == TC_NR_execveat ? TC_NR_execveat : TC_NR_execve;
+	__u16 type = (fdpath || id == TC_NR_execveat) ? TC_NR_execveat : TC_NR_execve;
 	if (!is_interesting(type))
 		return 0;
 	struct rec rr, *r = &rr;

@@ -57,7 +57,8 @@ enum tc_pseudo_event {
 	TC_EVT_PROCEXIT = 1024,     /* sched_process_exit: a thread ended */
 	TC_EVT_DROP = 1025,         /* the sensor lost records: counts by category */
 	TC_EVT_SWITCH = 1026,       /* sched_switch (not captured by default) */
-	TC_EVT_SIGNALDELIVER = 1027 /* a signal was delivered */
+	TC_EVT_SIGNALDELIVER = 1027, /* a signal was delivered */
+	TC_EVT_CAPTUREMETA = 1028    /* capture files only: state learned while capturing (JSON), never from the kernel */
 };
 
 /* Parameter encodings. */

@@ -6,6 +6,7 @@
  * Kubernetes/CRI provider comes later, and {@link StaticMetadataProvider}
  * serves tests and replays from a YAML or JSON file.
  */
+import type { ContainerMetadataInput } from '../capture.js';
 import { readFileSync } from 'node:fs';
 import { YAMLParseError, parse } from 'yaml';
 import { parseRfc3339Nanos } from '../../audit/time.js';
@@ -338,7 +339,7 @@ export class StaticMetadataProvider implements MetadataProvider {
   private readonly cache = new Map<string, ContainerMetadata | null>();
 
   /** Builds a provider from already validated entries (see {@link StaticMetadataProvider.fromText}). */
-  private constructor(entries: readonly Entry[]) {
+  private constructor(entries: readonly Entry[], private readonly source: readonly unknown[] = []) {
     for (const e of entries) {
       if (e.fullId) this.byFullId.set(e.fullId, e);
       if (e.shortId) this.byShortId.set(e.shortId, e);
@@ -399,7 +400,12 @@ export class StaticMetadataProvider implements MetadataProvider {
       entries.push(e);
     });
     if (problems.length) throw new MetadataFileError(file, problems);
-    return new StaticMetadataProvider(entries);
+    return new StaticMetadataProvider(entries, list);
+  }
+
+  /** The entries as given (validated), for a capture header: a replay serves the same metadata. */
+  captureEntries(): ContainerMetadataInput[] {
+    return JSON.parse(JSON.stringify(this.source)) as ContainerMetadataInput[];
   }
 
   lookup(identity: ContainerIdentity): ContainerMetadata | undefined {

@@ -57,6 +57,11 @@ export interface UserDatabaseOptions {
   readonly maxEntries?: number;
   /** Clock in ms (tests). Default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Live mode: called when the host's (`undefined`) or a container's accounts
+   * were read or changed, so a capture writer can record them.
+   */
+  readonly onAccountsChanged?: (containerId: string | undefined) => void;
 }
 
 const UINT32_MAX = 4294967295;
@@ -220,6 +225,8 @@ class WatchedFile<T extends { readonly name: string }> {
     private readonly confined: boolean,
     private readonly parse: (text: string, max: number) => T[],
     private readonly idOf: (e: T) => number,
+    /** Called whenever the entries change (first read included). */
+    private readonly onChange?: () => void,
   ) {}
 
   /** Points at another directory (the container's root process changed); checked on next use. */
@@ -267,6 +274,7 @@ class WatchedFile<T extends { readonly name: string }> {
       const text = readRegularFile(join(this.dir, this.name), limits.maxFileBytes, this.confined);
       this.table = new AccountTable(freezeAll(this.parse(text, limits.maxEntries)), this.idOf);
       this.signature = sig;
+      this.onChange?.();
     } catch {
       if (this.table === undefined) this.table = new AccountTable<T>([], this.idOf);
     }
@@ -286,9 +294,10 @@ class FileAccounts implements Accounts {
     confined: boolean,
     private readonly intervalMs: number,
     private readonly limits: FileLimits,
+    onChange?: () => void,
   ) {
-    this.passwd = new WatchedFile(etcDir, 'passwd', confined, parsePasswd, userId);
-    this.group = new WatchedFile(etcDir, 'group', confined, parseGroup, groupId);
+    this.passwd = new WatchedFile(etcDir, 'passwd', confined, parsePasswd, userId, onChange);
+    this.group = new WatchedFile(etcDir, 'group', confined, parseGroup, groupId, onChange);
   }
   moveTo(etcDir: string): void {
     this.passwd.moveTo(etcDir);
@@ -330,15 +339,17 @@ export class UserDatabase {
   /** False when built from a capture snapshot: no file is read, ever. */
   readonly live: boolean;
   private readonly hostRoot: string;
-  private readonly host: Accounts;
+  private host: Accounts;
   private readonly captured = new Map<string, FixedAccounts>();
   private readonly containers = new Map<string, ContainerSlot>();
   private readonly maxContainers: number;
   private readonly intervalMs: number;
   private readonly limits: FileLimits;
   private readonly now: () => number;
+  private readonly onAccountsChanged: ((containerId: string | undefined) => void) | undefined;
 
   constructor(options: UserDatabaseOptions = {}) {
+    this.onAccountsChanged = options.onAccountsChanged;
     this.hostRoot = options.hostRoot ?? '/';
     this.maxContainers = Math.max(1, options.maxContainers ?? 256);
     this.intervalMs = Math.max(0, options.refreshIntervalMs ?? 5000);
@@ -349,7 +360,9 @@ export class UserDatabase {
     this.now = options.now ?? Date.now;
     this.live = options.users === undefined && options.groups === undefined && options.containers === undefined;
     if (this.live) {
-      this.host = new FileAccounts(join(this.hostRoot, 'etc'), false, this.intervalMs, this.limits);
+      const onChange = this.onAccountsChanged;
+      this.host = new FileAccounts(join(this.hostRoot, 'etc'), false, this.intervalMs, this.limits,
+        onChange ? () => onChange(undefined) : undefined);
     } else {
       this.host = new FixedAccounts(options.users ?? [], options.groups ?? []);
       const cs = options.containers;
@@ -387,6 +400,17 @@ export class UserDatabase {
     return { users: [...(a.users(now)?.entries ?? [])], groups: [...(a.groups(now)?.entries ?? [])] };
   }
 
+  /**
+   * Capture mode: replaces the host's (`containerId` undefined) or a
+   * container's accounts with what a capture recorded while it ran.
+   */
+  replaceAccounts(containerId: string | undefined, users: readonly UserEntry[], groups: readonly GroupEntry[]): void {
+    if (this.live) throw new Error('replaceAccounts is for capture mode (a live database reads the files)');
+    const accounts = new FixedAccounts(users, groups);
+    if (containerId === undefined) this.host = accounts;
+    else this.captured.set(containerId, accounts);
+  }
+
   /** Drops a container's cached accounts (when the container is gone). */
   forgetContainer(id: string): void {
     this.containers.delete(id);
@@ -417,8 +441,10 @@ export class UserDatabase {
       const oldest = this.containers.keys().next();
       if (!oldest.done) this.containers.delete(oldest.value);
     }
+    const onChange = this.onAccountsChanged;
+    const id = container.id;
     const created: ContainerSlot = {
-      accounts: new FileAccounts(this.etcOf(pid), true, this.intervalMs, this.limits),
+      accounts: new FileAccounts(this.etcOf(pid), true, this.intervalMs, this.limits, onChange ? () => onChange(id) : undefined),
       rootPid: pid,
     };
     this.containers.set(container.id, created);
