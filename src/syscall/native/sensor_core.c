@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -348,7 +349,17 @@ struct tc_core *tc_core_open(const struct tc_core_opts *o, char *err, size_t err
 		fail(err, errlen, "sizing the BPF maps failed", rc, 1);
 		goto out_log;
 	}
+	/*
+	 * The verifier gives up with EAGAIN when a signal is pending, and a Node
+	 * process gets signals at any time (SIGPROF from --cpu-prof, SIGCHLD,
+	 * SIGWINCH...). Block them for the load on this thread; they are
+	 * delivered when the mask is restored.
+	 */
+	sigset_t all, saved;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &saved);
 	rc = tc_sensor_bpf__load(c->skel);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	if (rc) {
 		char prog[64];
 		const char *name = log_failed_prog(prog, sizeof(prog));
