@@ -295,6 +295,7 @@ function partB(p: { clean: PairResult[]; foreign: PairResult[] }): Report {
     `| agent time per event: state + rules (tiercel_rule_evaluation_seconds_total) / main thread CPU / all threads' CPU | ${evalNs.toFixed(0)} / ${mainNs.toFixed(0)} / ${cpuNs.toFixed(0)} ns |`,
     `| what the main thread could evaluate with a core to itself (1 / state + rules time) | ${fmt(1e9 / evalNs)} events/s |`,
     `| agent CPU while the workload ran (median) | ${f2(agentCores)} cores |`,
+    `| /metrics answer right after the run (median, max; batches are evaluated on the event loop that serves it) | ${fmt(per((r) => r.sEnd.scrapeMs))} ms, ${fmt(Math.max(...results.map((r) => r.sEnd.scrapeMs)))} ms |`,
     `| **drops**, all ${results.length} runs: kernel + userspace | **${fmt(kernel)} + ${fmt(user)}** |`,
     `| alerts, all runs | ${fmt(alerts)} |`,
     `| agent peak RSS seen | ${mb(peakRss)} MB |`,
@@ -411,6 +412,7 @@ interface RssSample {
   anon: number;
   heapUsed: number;
   external: number;
+  scrapeMs: number;
 }
 
 /** Processes alive on the machine now. */
@@ -443,7 +445,7 @@ async function partD(minutes: number): Promise<Report> {
       samples.push({
         t: Math.max(0, s.at - t0) / 1000, vmRss: s.vmRss, rssMetric: s.rssMetric, processes: s.processes, threads: s.threads,
         eventsPerSec: s === prev ? 0 : (s.events - prev.events) / ((s.at - prev.at) / 1000),
-        rings: s.rss.bpfMaps, executable: s.rss.executable, anon: s.rss.anon, heapUsed: s.heapUsed, external: s.external,
+        rings: s.rss.bpfMaps, executable: s.rss.executable, anon: s.rss.anon, heapUsed: s.heapUsed, external: s.external, scrapeMs: s.scrapeMs,
         kernel: s.kernelDrops - first.kernelDrops, user: s.userspaceDrops - first.userspaceDrops,
         foreign: foreignNow([agent.pid]),
         live: liveProcesses(),
@@ -451,7 +453,7 @@ async function partD(minutes: number): Promise<Report> {
       prev = s;
       const x = samples.at(-1)!;
       process.stderr.write(`  (d) ${x.t.toFixed(0)} s: RSS ${mb(x.vmRss)} MB (metric ${mb(x.rssMetric)}; rings ${mb(x.rings)}, node executable ${mb(x.executable)}, anonymous ${mb(x.anon)}; ` +
-        `V8 heap used ${mb(x.heapUsed)}, external ${mb(x.external)}), processes ${x.processes} (${x.live} alive), threads ${x.threads}, ` +
+        `V8 heap used ${mb(x.heapUsed)}, external ${mb(x.external)}; scrape ${fmt(x.scrapeMs)} ms), processes ${x.processes} (${x.live} alive), threads ${x.threads}, ` +
         `${fmt(x.eventsPerSec)} events/s, drops ${fmt(x.kernel)} + ${fmt(x.user)}\n`);
     };
     sample(first);
@@ -492,7 +494,8 @@ async function partD(minutes: number): Promise<Report> {
       `to the churn process, a child subreaper; ${fmt(churned.threads ?? 0)} short-lived threads). Sampled every ${RSS_SAMPLE_SECONDS} s; one row a minute here. ` +
       `The machine's other jobs start and end processes too ("alive": numeric entries of /proc when sampled).\n\n${body}\n\n` +
       `Peak VmRSS ${mb(peak)} MB; state processes ${fmt(startS.processes)} at the start, at most ${fmt(maxProcs)}, ${fmt(underLoad.processes)} at the end of the load; ` +
-      `at most ${fmt(maxExcess)} more in the table than alive on the machine.`,
+      `at most ${fmt(maxExcess)} more in the table than alive on the machine. /metrics answered in ${fmt(median(samples.map((s) => s.scrapeMs)))} ms ` +
+      `(median), ${fmt(Math.max(...samples.map((s) => s.scrapeMs)))} ms at worst (batches are evaluated on the event loop that serves /metrics and /healthz).`,
     verdict: [
       `(d) RSS <= 150 MB after ${minutes} minutes: ${underLoad.vmRss <= 150e6 ? 'met' : 'NOT met'} (${mb(underLoad.vmRss)} MB under load, ` +
         `${mb(drainedS.vmRss)} MB once drained; peak ${mb(peak)} MB)`,

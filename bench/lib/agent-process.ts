@@ -157,6 +157,8 @@ export function vmRssBytes(pid: number): number {
 export interface AgentSnapshot {
   /** performance.now() when the scrape answered, ms. */
   readonly at: number;
+  /** How long the agent took to answer /metrics, ms (its event loop is busy with batches under load). */
+  readonly scrapeMs: number;
   readonly events: number;
   readonly openat: number;
   readonly close: number;
@@ -240,12 +242,14 @@ export class AgentProcess {
   }
 
   async snapshot(): Promise<AgentSnapshot> {
+    const asked = performance.now();
     const res = await fetch(`${this.url}/metrics`);
     const m = new PromText(await res.text());
     const at = performance.now();
     const cpu = cpuSeconds(this.pid);
     return {
       at,
+      scrapeMs: at - asked,
       events: m.sum('tiercel_syscall_events_total'),
       openat: m.sum('tiercel_syscall_events_total', 'type="openat"'),
       close: m.sum('tiercel_syscall_events_total', 'type="close"'),
