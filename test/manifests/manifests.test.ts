@@ -4,16 +4,19 @@
  * ConfigMap generators, the kubeconfig's references); the audit policy
  * records what the rules need and never a secret's body; the analyzer's
  * tiercel.yaml is a valid config whose paths are mounted; the local rules
- * load. With kubectl on the PATH, `kubectl kustomize` must build the
- * analyzer too.
+ * load. The node agent's DaemonSet has exactly the privileges it is meant
+ * to (no `privileged`, five capabilities, host PID, read-only host mounts),
+ * its tiercel.yaml is valid with the agent's defaults, and, as root, each
+ * added capability is shown to be needed by the /proc scan. With kubectl on
+ * the PATH, `kubectl kustomize` must build the analyzer and the agent too.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, posix, relative } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { parseConfigText } from '../../src/config/load.js';
 import { validateConfig } from '../../src/config/schema.js';
 import { loadRules } from '../../src/engine/loader.js';
@@ -35,7 +38,7 @@ function yamlFiles(dir: string): string[] {
 }
 
 /** Files that are not Kubernetes objects: Tiercel's own config and rules, shipped in ConfigMaps. */
-const NOT_OBJECTS = new Set(['analyzer/tiercel.yaml', 'analyzer/rules/local_rules.yaml']);
+const NOT_OBJECTS = new Set(['analyzer/tiercel.yaml', 'analyzer/rules/local_rules.yaml', 'agent/tiercel.yaml', 'agent/rules/local_rules.yaml']);
 
 interface Doc {
   readonly file: string;
@@ -160,7 +163,7 @@ describe('manifests', () => {
         generated.add(g.name);
         for (const f of g.files ?? []) assert.ok(existsSync(join(base, f.split('=').pop())), `generator file ${f}`);
       }
-      const mounted = byKind('Deployment').filter((x) => dirname(x.file) === dirname(d.file))
+      const mounted = [...byKind('Deployment'), ...byKind('DaemonSet')].filter((x) => dirname(x.file) === dirname(d.file))
         .flatMap((x) => x.obj.spec.template.spec.volumes.filter((v: Obj) => v.configMap).map((v: Obj) => v.configMap.name));
       for (const m of mounted) assert.ok(generated.has(m), `ConfigMap ${m} is generated`);
     }
@@ -289,5 +292,233 @@ describe('manifests', () => {
 
     const rules = loadRules([{ name: join(ROOT, 'rules', 'k8s_audit_rules.yaml') }, { name: join(base, 'rules', 'local_rules.yaml') }], createRegistry());
     assert.ok(rules.ok, JSON.stringify(rules.findings));
+  });
+
+  // ---- the node agent (manifests/agent) ----------------------------------
+
+  const agentDaemonSet = (): Obj => {
+    const ds = byKind('DaemonSet').find((d) => d.file === 'agent/daemonset.yaml');
+    assert.ok(ds, 'agent/daemonset.yaml');
+    return ds.obj;
+  };
+
+  it('DaemonSet: the node agent with least privilege, on every node', () => {
+    const ds = agentDaemonSet();
+    assert.equal(ds.apiVersion, 'apps/v1');
+    requireName({ file: 'agent/daemonset.yaml', obj: ds });
+    assert.ok(subset(ds.spec.selector.matchLabels, ds.spec.template.metadata.labels), 'the selector matches the template labels');
+    const pod = ds.spec.template.spec as Obj;
+    const account = byKind('ServiceAccount').find((d) => d.obj.metadata.name === pod.serviceAccountName && dirname(d.file) === 'agent');
+    assert.ok(account, 'serviceAccountName exists');
+    assert.equal(pod.automountServiceAccountToken, false, 'no API token: the agent does not call the API');
+    assert.equal(byKind('ClusterRole').length + byKind('Role').length, 0, 'no RBAC');
+
+    assert.equal(pod.hostPID, true, 'host pids: the kernel reports them, the /proc scan needs them');
+    assert.notEqual(pod.hostNetwork, true, 'no host network');
+    assert.notEqual(pod.hostIPC, true, 'no host IPC');
+    assert.equal(pod.priorityClassName, 'system-node-critical');
+    assert.ok((pod.tolerations as Obj[]).some((t) => t.operator === 'Exists' && t.key === undefined && t.effect === undefined), 'tolerates every taint');
+    assert.equal(pod.nodeSelector?.['kubernetes.io/arch'], 'amd64', 'the sensor is x86_64 only');
+
+    assert.equal(pod.containers.length, 1);
+    assert.equal(pod.initContainers, undefined);
+    const c = pod.containers[0] as Obj;
+    assert.equal(c.image, 'tiercel', 'the image name kustomize sets, as for the analyzer');
+    const sc = c.securityContext as Obj;
+    assert.notEqual(sc.privileged, true, 'not privileged');
+    assert.equal(sc.privileged, false);
+    assert.equal(sc.allowPrivilegeEscalation, false, 'no_new_privs');
+    assert.equal(sc.readOnlyRootFilesystem, true);
+    assert.equal(sc.runAsUser, 0, 'root: Kubernetes cannot grant ambient capabilities to a non-root process');
+    assert.equal(sc.runAsNonRoot, false);
+    assert.deepEqual(sc.capabilities.drop, ['ALL']);
+    assert.deepEqual([...sc.capabilities.add].sort(), ['BPF', 'DAC_READ_SEARCH', 'PERFMON', 'SYS_PTRACE', 'SYS_RESOURCE'],
+      'exactly the capabilities the sensor and the /proc scan need (README.md)');
+    assert.equal(sc.seccompProfile?.type, 'Unconfined', 'RuntimeDefault profiles refuse bpf() without CAP_SYS_ADMIN');
+    assert.equal(sc.appArmorProfile?.type, 'Unconfined', "the runtime's AppArmor profile hides host processes from ptrace reads");
+    assert.equal(pod.securityContext?.seccompProfile, undefined, 'Unconfined for the agent container only, not the pod');
+
+    // Volumes: the two ConfigMaps and three read-only host paths, nothing else.
+    const volumes = new Map((pod.volumes as Obj[]).map((v) => [v.name as string, v]));
+    const hostPaths = [...volumes.values()].filter((v) => v.hostPath).map((v) => v.hostPath.path as string).sort();
+    assert.deepEqual(hostPaths, ['/etc', '/proc', '/sys/kernel/btf']);
+    for (const v of volumes.values()) assert.ok(v.configMap?.name || v.hostPath, `volume ${v.name}: a ConfigMap or a host path`);
+    const mounts = c.volumeMounts as Obj[];
+    for (const m of mounts) {
+      assert.ok(volumes.has(m.name), `mount ${m.name} has a volume`);
+      assert.equal(m.readOnly, true, `${m.mountPath} is mounted read-only`);
+    }
+    const mountOf = (hostPath: string): string | undefined => mounts.find((m) => volumes.get(m.name)?.hostPath?.path === hostPath)?.mountPath;
+    const env = new Map((c.env as Obj[]).map((e) => [e.name as string, e]));
+    const hostRoot = env.get('HOST_ROOT')?.value as string;
+    assert.equal(hostRoot, '/host');
+    assert.equal(mountOf('/proc'), posix.join(hostRoot, 'proc'), 'the host /proc at HOST_ROOT/proc');
+    assert.equal(mountOf('/etc'), posix.join(hostRoot, 'etc'), 'the host /etc at HOST_ROOT/etc');
+    assert.equal(mountOf('/sys/kernel/btf'), '/sys/kernel/btf', 'BTF where libbpf and the loader look for it');
+    assert.equal(env.get('TIERCEL_HOSTNAME')?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName', 'alerts name the node');
+
+    // Probes on the named port; HTTP (the agent's web server has no TLS).
+    const ports = new Map((c.ports as Obj[]).map((p) => [p.name as string, p]));
+    for (const p of ports.keys()) assert.ok(p.length <= 15, 'port names are at most 15 characters');
+    const probePath = (probe: Obj | undefined): string => {
+      assert.ok(probe?.httpGet, 'an HTTP probe');
+      assert.ok(ports.has(probe.httpGet.port), `probe port ${probe.httpGet.port} is a named port`);
+      assert.equal(probe.httpGet.scheme, 'HTTP');
+      return probe.httpGet.path;
+    };
+    assert.equal(probePath(c.readinessProbe), '/readyz');
+    assert.equal(probePath(c.livenessProbe), '/healthz');
+    assert.equal(probePath(c.startupProbe), '/healthz');
+    assert.equal(ports.get(c.livenessProbe.httpGet.port)!.containerPort, 8765, "Falco's webserver port");
+
+    // Memory: the rings are charged to the container (8 MiB per CPU by default) on top of ~150 MB.
+    const mib = (q: string): number => {
+      const m = /^(\d+)(Mi|Gi)$/.exec(q);
+      assert.ok(m, `memory quantity ${q} in Mi or Gi`);
+      return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
+    };
+    assert.ok(mib(c.resources.limits.memory) >= 150 + 8 * 64, 'the memory limit holds the rings of a 64-CPU node');
+    assert.ok(mib(c.resources.requests.memory) >= 150 + 8 * 8, 'the request holds an 8-CPU node');
+    assert.ok(c.resources.requests.cpu, 'a CPU request');
+    assert.equal(c.resources.limits.cpu, undefined, 'no CPU limit: a throttled agent drops events');
+  });
+
+  it("the agent's namespace allows it (Pod Security privileged); the analyzer's stays restricted", () => {
+    const kustomizations = byKind('Kustomization');
+    const nsOf = (dir: string): Obj => {
+      const k = kustomizations.find((d) => dirname(d.file) === dir)!.obj;
+      const ns = byKind('Namespace').find((d) => dirname(d.file) === dir && d.obj.metadata.name === k.namespace);
+      assert.ok(ns, `${dir}: the kustomization's namespace is defined`);
+      return ns.obj;
+    };
+    assert.equal(nsOf('agent').metadata.labels['pod-security.kubernetes.io/enforce'], 'privileged');
+    assert.equal(nsOf('analyzer').metadata.labels['pod-security.kubernetes.io/enforce'], 'restricted');
+    assert.notEqual(nsOf('agent').metadata.name, nsOf('analyzer').metadata.name);
+    const quota = byKind('ResourceQuota').find((d) => dirname(d.file) === 'agent');
+    assert.ok(quota, 'a quota admitting system-node-critical pods');
+    const sel = quota.obj.spec.scopeSelector.matchExpressions[0];
+    assert.deepEqual([sel.scopeName, sel.operator, sel.values], ['PriorityClass', 'In', [agentDaemonSet().spec.template.spec.priorityClassName]]);
+  });
+
+  it("the agent's tiercel.yaml is valid with the agent's defaults, listens where the probes look, and names files in the image or mounted", () => {
+    const base = join(MANIFESTS, 'agent');
+    const raw = parseConfigText(readFileSync(join(base, 'tiercel.yaml'), 'utf8'), 'tiercel.yaml');
+    const container = agentDaemonSet().spec.template.spec.containers[0] as Obj;
+    assert.equal(container.args[0], 'agent');
+    const mounts = (container.volumeMounts as Obj[]).map((m) => m.mountPath as string);
+    const configPath = container.args[container.args.indexOf('--config') + 1] as string;
+    assert.ok(mounts.some((m) => configPath === `${m}/tiercel.yaml`), 'the --config file is the mounted ConfigMap');
+
+    const env = Object.fromEntries((container.env as Obj[]).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+    const config = validateConfig(raw, { env, defaultRulesSource: 'syscall' });
+    assert.deepEqual(config.warnings, []);
+    const agent = config.agent;
+    assert.ok(agent.listen, 'the web server is on');
+    assert.equal(agent.listen.host, '0.0.0.0', 'every interface of the pod, for the kubelet and Prometheus');
+    const port = (container.ports as Obj[]).find((p) => p.name === container.readinessProbe.httpGet.port)!;
+    assert.equal(agent.listen.port, port.containerPort, 'the probes use the configured port');
+    assert.equal(agent.hostRoot, '/host', 'host_root from HOST_ROOT');
+    assert.equal(agent.captureFile, undefined, 'no capture file: the root filesystem is read-only');
+    assert.equal(agent.metadataFile, undefined);
+    assert.equal(config.outputs.common.jsonOutput, true);
+    assert.equal(config.outputs.stdout.enabled, true);
+
+    // Rules files: in the image (/app is the package, as the Dockerfile lays it out) or the mounted ConfigMap.
+    const dockerfile = readFileSync(join(base, 'Dockerfile'), 'utf8');
+    const rulesMount = (container.volumeMounts as Obj[]).find((m) => m.name === 'rules')!.mountPath as string;
+    for (const p of config.rulesFiles) {
+      if (p.startsWith('/app/')) {
+        const rel = p.slice('/app/'.length);
+        assert.ok(existsSync(join(ROOT, rel)), `${p}: ${rel} exists in the package`);
+        assert.match(dockerfile, new RegExp(`^COPY --from=build /app/${rel.split('/')[0]} `, 'm'), `${p}: the image has ${rel.split('/')[0]}/`);
+      } else {
+        assert.equal(p, rulesMount, `${p} is the mounted rules ConfigMap`);
+      }
+    }
+    assert.ok(config.rulesFiles.includes('/app/rules/syscall_rules.yaml'), "Tiercel's syscall rules");
+    const rules = loadRules([{ name: join(ROOT, 'rules', 'syscall_rules.yaml') }, { name: join(base, 'rules', 'local_rules.yaml') }], createRegistry());
+    assert.ok(rules.ok, JSON.stringify(rules.findings));
+  });
+
+  it('kubectl kustomize builds the agent (when kubectl is installed)', () => {
+    let kubectl = true;
+    try {
+      execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    } catch {
+      kubectl = false;
+    }
+    if (!kubectl) return; // the structural checks above stand alone
+    const out = execFileSync('kubectl', ['kustomize', join(MANIFESTS, 'agent')], { encoding: 'utf8' });
+    const built = parseAllDocuments(out);
+    const objs = (Array.isArray(built) ? built : [built]).map((x) => x.toJS() as Obj);
+    const ds = objs.find((o) => o.kind === 'DaemonSet')!;
+    const cms = new Set(objs.filter((o) => o.kind === 'ConfigMap').map((o) => o.metadata.name));
+    for (const v of ds.spec.template.spec.volumes) if (v.configMap) assert.ok(cms.has(v.configMap.name), v.configMap.name);
+    assert.ok(objs.every((o) => o.kind === 'Namespace' || o.metadata.namespace === 'tiercel-agent'));
+    assert.equal(ds.spec.template.spec.containers[0].image, 'tiercel:0.1.0');
+  });
+});
+
+/**
+ * Why SYS_PTRACE and DAC_READ_SEARCH: the /proc scan the agent seeds its state
+ * with, run as root with the DaemonSet's capabilities and with each of the two
+ * taken away, against a process of another user that holds a file open.
+ */
+describe("the DaemonSet's /proc capabilities, on this machine", () => {
+  const isRoot = process.getuid?.() === 0;
+  const hasSetpriv = spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0;
+  const scan = join(ROOT, 'dist', 'syscall', 'state', 'proc-scan.js');
+  const skip = !isRoot ? 'needs root (to run the scan with a chosen set of capabilities)'
+    : !hasSetpriv ? 'setpriv (util-linux) is not installed'
+      : !existsSync(scan) ? 'dist/ is not built (npm run build)' : false;
+
+  interface Seen { exepath: string; marker: boolean; fds: string[] }
+
+  /** What a scan with exactly these capabilities sees of process `pid`. */
+  function scanWith(caps: readonly string[], pid: number): Seen {
+    const script = `
+      const { scanHostWithStats } = await import(${JSON.stringify(scan)});
+      const { snapshot } = await scanHostWithStats({ hostRoot: '/' });
+      const p = snapshot.processes.find((x) => x.pid === ${pid});
+      process.stdout.write(JSON.stringify(p ? { exepath: p.exepath, marker: p.env.includes('TIERCEL_MARKER=1'), fds: p.fds.map((f) => f.name) } : null));`;
+    const bounding = ['-all', ...caps.map((c) => `+${c.toLowerCase()}`)].join(',');
+    const r = spawnSync('setpriv', [`--bounding-set=${bounding}`, '--inh-caps=-all', '--no-new-privs', process.execPath, '--input-type=module', '-e', script],
+      { cwd: '/', encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const seen = JSON.parse(r.stdout) as Seen | null;
+    assert.ok(seen, `the scan lists process ${pid}`);
+    return seen;
+  }
+
+  it('with the DaemonSet capabilities the scan sees another user\'s program, environment and open files; without SYS_PTRACE or DAC_READ_SEARCH it does not', { skip, timeout: 120_000 }, async () => {
+    const ds = parse(readFileSync(join(MANIFESTS, 'agent', 'daemonset.yaml'), 'utf8')) as Obj;
+    const caps = ds.spec.template.spec.containers[0].securityContext.capabilities.add as string[];
+    const dir = mkdtempSync(join(tmpdir(), 'tiercel-capscan-'));
+    const held = join(dir, 'held-open.txt');
+    writeFileSync(held, 'x');
+    const fd = openSync(held, 'r');
+    // `sleep` as uid 1000 with the file as its fd 3 and a marker in its environment.
+    const child = spawn('sleep', ['60'], { uid: 1000, gid: 1000, env: { TIERCEL_MARKER: '1', PATH: process.env.PATH }, stdio: ['ignore', 'ignore', 'ignore', fd] });
+    closeSync(fd);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const pid = child.pid!;
+
+      const all = scanWith(caps, pid);
+      assert.match(all.exepath, /\/sleep$/, 'exe');
+      assert.equal(all.marker, true, 'environment');
+      assert.ok(all.fds.includes(held), `open files: ${all.fds.join(', ')}`);
+
+      const noPtrace = scanWith(caps.filter((c) => c !== 'SYS_PTRACE'), pid);
+      assert.equal(noPtrace.exepath, '', 'without SYS_PTRACE: no exe');
+      assert.ok(!noPtrace.fds.includes(held), 'without SYS_PTRACE: no open files');
+
+      const noDac = scanWith(caps.filter((c) => c !== 'DAC_READ_SEARCH'), pid);
+      assert.equal(noDac.marker, false, 'without DAC_READ_SEARCH: no environment of another uid');
+      assert.ok(!noDac.fds.includes(held), 'without DAC_READ_SEARCH: no open files of another uid');
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
