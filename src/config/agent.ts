@@ -84,7 +84,7 @@ export function readAgentConfig(
   const unknown = unknownSyscalls(customSet);
   if (unknown.length) warnings.push(`base_syscalls.custom_set: not syscalls on x86_64, ignored: ${unknown.join(', ')}`);
   const repair = base.bool('repair', false);
-  base.get('all');
+  if (base.bool('all', false)) warnings.push('base_syscalls.all: not supported, ignored (the sensor captures what the rules need plus the state syscalls; list more in custom_set)');
 
   return {
     listen: enabled ? listen : undefined,

@@ -199,6 +199,14 @@ describe('base_syscalls warnings', () => {
     assert.deepEqual(agentConfig('base_syscalls: {custom_set: [clone, execve, procexit]}').warnings, []);
   });
 
+  it("Falco's base_syscalls.all is not supported: a warning, not a silent no-op", () => {
+    assert.deepEqual(agentConfig('base_syscalls: {all: false}').warnings, []);
+    assert.deepEqual(agentConfig('base_syscalls: {all: true}').warnings, [
+      'base_syscalls.all: not supported, ignored (the sensor captures what the rules need plus the state syscalls; list more in custom_set)',
+    ]);
+    assert.throws(() => agentConfig('base_syscalls: {all: everything}'), /base_syscalls\.all: expected true or false/);
+  });
+
   it('the warnings come first from the file, then from the other keys', () => {
     const c = agentConfig('base_syscalls: {custom_set: [nosuchcall]}\nnot_a_key: 1\n');
     assert.deepEqual(c.warnings, ['base_syscalls.custom_set: not syscalls on x86_64, ignored: nosuchcall', 'not_a_key: unknown key, ignored']);
