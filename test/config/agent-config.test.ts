@@ -2,16 +2,19 @@
  * The node agent's keys in tiercel.yaml (src/config/agent.ts): `agent`,
  * Falco's `webserver`, `syscall_event_drops` and `base_syscalls`. Defaults,
  * every key read, HOST_ROOT, an error naming the key for every kind of
- * invalid setting, and the warnings for `base_syscalls`.
+ * invalid setting, and the warnings for `base_syscalls`; docs/agent.md
+ * documents every key and every metric.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { AGENT_DEFAULT_PORT, DEFAULT_RING_BYTES } from '../../src/config/agent.js';
+import { AgentMetrics } from '../../src/agent/metrics.js';
+import { AGENT_DEFAULT_PORT, DEFAULT_RING_BYTES, readAgentConfig } from '../../src/config/agent.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { buildConfig } from '../../src/config/load.js';
+import { MapReader } from '../../src/config/read.js';
 import { DEFAULT_RULES } from '../../src/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tiercel-agent-config-'));
@@ -210,5 +213,27 @@ describe('base_syscalls warnings', () => {
   it('the warnings come first from the file, then from the other keys', () => {
     const c = agentConfig('base_syscalls: {custom_set: [nosuchcall]}\nnot_a_key: 1\n');
     assert.deepEqual(c.warnings, ['base_syscalls.custom_set: not syscalls on x86_64, ignored: nosuchcall', 'not_a_key: unknown key, ignored']);
+  });
+});
+
+describe('docs/agent.md', () => {
+  const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'agent.md'), 'utf8');
+
+  it('documents every key the agent reads', () => {
+    const readers = ['agent', 'webserver', 'syscall_event_drops', 'base_syscalls'].map((s) => new MapReader({}, s, undefined));
+    readAgentConfig(readers[0]!, readers[1]!, readers[2]!, readers[3]!, {}, []);
+    for (const r of readers) {
+      // The keys each section asked for (MapReader remembers them to reject or warn about the rest).
+      const seen = [...(r as unknown as { seen: Set<string> }).seen];
+      assert.ok(seen.length > 0, r.path);
+      for (const k of seen) assert.ok(doc.includes(`\`${k}\``), `docs/agent.md does not document ${r.path}.${k}`);
+    }
+  });
+
+  it('documents every metric the agent serves', async () => {
+    const metrics = new AgentMetrics({ defaultMetrics: false });
+    const names = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name);
+    assert.ok(names.length > 10);
+    for (const n of names) assert.ok(doc.includes(`\`${n}\``) || doc.includes(`\`${n.replace(/_total$/, '')}`), `docs/agent.md does not document ${n}`);
   });
 });
