@@ -31,6 +31,7 @@ import type { SyscallState } from '../syscall/state/index.js';
 import { MetadataFileError, type MetadataProvider, StaticMetadataProvider } from '../syscall/state/metadata.js';
 import type { HostSnapshot } from '../syscall/state/snapshot.js';
 import { DropMonitor, dropAlert } from './drops.js';
+import { BatchQueue } from './batch-queue.js';
 import { BatchEvaluator } from './evaluator.js';
 import { openLiveStream, sensorAddon } from './live.js';
 import { AgentMetrics } from './metrics.js';
@@ -50,6 +51,23 @@ export function interestingEventTypes(ruleset: Ruleset, base: BaseSyscalls = {})
   return [...captureSet(ruleset, base).syscallIds, PSEUDO_EVENTS.procexit];
 }
 
+/**
+ * Bytes of batches waiting for evaluation before whole batches are dropped
+ * (about 64 full batches: a few seconds of a flood the rules cannot keep up
+ * with, then counted drops rather than unbounded memory).
+ */
+const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+
+/** Settings a reload applies (rules and the in-kernel filter they imply); the rest needs a restart. */
+const RELOADABLE_KEYS = new Set([
+  'rules_files', 'rules_file', 'rule_matching', 'priority', 'rules', 'base_syscalls', 'watch_config_files', 'watch_interval_ms',
+]);
+
+function changedKeys(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).sort();
+}
+
 export class NodeAgent {
   readonly metrics = new AgentMetrics();
   private readonly registry = createRegistry();
@@ -62,6 +80,7 @@ export class NodeAgent {
   private watcher: PollingWatcher | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
   private drops!: DropMonitor;
+  private batches: BatchQueue | undefined;
   private running = false;
   private stopping: Promise<void> | undefined;
   address: AddressInfo | undefined;
@@ -168,7 +187,9 @@ export class NodeAgent {
     });
 
     this.drops = new DropMonitor(config.agent.drops);
-    this.sensor.start((batch) => this.evaluator.handle(batch));
+    const evaluator = this.evaluator;
+    const batches = (this.batches = new BatchQueue({ handle: (b) => evaluator.handle(b), maxBytes: MAX_QUEUED_BYTES }));
+    this.sensor.start((batch) => batches.push(batch));
     this.running = true;
     this.statsTimer = setInterval(() => this.checkStats(), agentCfg.statsIntervalMs);
     this.statsTimer.unref();
@@ -228,14 +249,14 @@ export class NodeAgent {
       m.ringUsed.labels(String(i)).set(r.used);
       m.ringSize.labels(String(i)).set(r.size);
     });
-    m.queuedBatches.set(stats.queuedBatches);
+    m.queuedBatches.set(stats.queuedBatches + (this.batches?.length ?? 0));
     const threads = this.state.threads;
     m.processes.set(threads.processCount);
     m.threads.set(threads.threadCount);
     m.unknownThreads.set(threads.stats.unknownThreads);
     m.evictedProcesses.set(threads.stats.evicted);
 
-    const decision = this.drops.observe(stats);
+    const decision = this.drops.observe(stats, Date.now(), this.batches?.droppedRecords ?? 0);
     if (!decision) return;
     const { delta } = decision;
     for (const [category, n] of Object.entries(delta.byCategory)) if (n > 0) m.drops.labels(category).inc(n);
@@ -302,6 +323,10 @@ export class NodeAgent {
       this.logger.error({ trigger }, `rules reload failed, keeping the running rules (${rules.errors.length} errors)`);
       return false;
     }
+    const restart = changedKeys(this.config.raw, next.raw).filter((k) => !RELOADABLE_KEYS.has(k));
+    if (restart.length) {
+      this.logger.warn({ trigger, keys: restart }, `changed settings that apply only after a restart: ${restart.join(', ')}`);
+    }
     this.config = next;
     this.evaluator.ruleset = rules.ruleset;
     this.interesting = interestingEventTypes(rules.ruleset, next.agent.baseSyscalls);
@@ -317,6 +342,9 @@ export class NodeAgent {
       this.watcher?.stop();
       if (this.statsTimer) clearInterval(this.statsTimer);
       this.sensor?.stop();
+      // What was queued is evaluated for at most 2 s (a SIGTERM must not wait for a backlog), the rest counted.
+      const discarded = this.batches?.drain(2000) ?? 0;
+      if (discarded > 0) this.logger.warn({ records: discarded }, 'stopping: records still queued were not evaluated');
       this.state?.flush();
       if (this.server) {
         const server = this.server;

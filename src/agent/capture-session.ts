@@ -10,10 +10,9 @@
  * syscalls (process lifecycle, fds) so the replay can rebuild the context
  * the kept events are evaluated in.
  */
-import { stringify } from 'yaml';
 import type { Logger } from 'pino';
 import { type LoadedRules, loadRules } from '../engine/loader.js';
-import { formatFinding } from '../engine/rules/load-result.js';
+import { type Finding, formatFinding } from '../engine/rules/load-result.js';
 import { Ruleset } from '../engine/ruleset.js';
 import { StartupError } from '../server/server.js';
 import { createRegistry } from '../sources.js';
@@ -50,17 +49,46 @@ export interface CaptureSummary {
   diskDropped: number;
 }
 
+/** Lines of the generated rules text before the filter's first line. */
+const FILTER_FIRST_LINE = 8;
+/** Indentation of the filter's lines in the block scalar. */
+const FILTER_INDENT = 4;
+
+/**
+ * The filter as a rule. The condition is a literal block scalar, last, so a
+ * position in it maps back to the filter's own line and column.
+ */
+function filterRulesText(filter: string): string {
+  const lines = filter.split(/\r?\n/).map((l) => ' '.repeat(FILTER_INDENT) + l);
+  return [
+    `- rule: ${FILTER_RULE}`,
+    '  desc: records kept by tiercel capture',
+    '  output: kept',
+    '  priority: DEBUG',
+    '  source: syscall',
+    '  warn_evttypes: false',
+    '  condition: |-',
+    ...lines,
+  ].join('\n') + '\n';
+}
+
+/** A finding about the generated filter rule, positioned in the filter text. */
+function inFilterCoordinates(f: Finding): Finding {
+  if (f.file !== '--filter' || f.line < FILTER_FIRST_LINE) return f.file === '--filter' ? { ...f, line: 0, col: 0 } : f;
+  return { ...f, line: f.line - FILTER_FIRST_LINE + 1, col: Math.max(1, f.col - FILTER_INDENT) };
+}
+
 function loadFilter(options: CaptureOptions): { ruleset: Ruleset; filtered: boolean } {
   const registry = createRegistry();
   const files: { name: string; text?: string }[] = options.rulesFiles.map((name) => ({ name }));
   if (options.filter !== undefined) {
     files.push({
       name: '--filter',
-      text: stringify([{ rule: FILTER_RULE, desc: 'records kept by tiercel capture', condition: options.filter, output: 'kept', priority: 'DEBUG', source: 'syscall', warn_evttypes: false }]),
+      text: filterRulesText(options.filter),
     });
   }
   const loaded: LoadedRules = loadRules(files, registry);
-  const errors = loaded.findings.filter((f) => f.severity === 'error').map(formatFinding);
+  const errors = loaded.findings.filter((f) => f.severity === 'error').map((f) => formatFinding(inFilterCoordinates(f)));
   if (!loaded.ok) throw new StartupError(`the rules or the filter could not be loaded (${errors.length} errors)`, errors);
   const ruleset = new Ruleset(loaded.rules, registry, {
     ruleMatching: 'first',

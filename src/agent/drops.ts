@@ -34,14 +34,15 @@ export interface DropTotals {
   userspace: number;
 }
 
-export function totalsOf(stats: SensorStats): DropTotals {
+/** Totals over all CPUs; `jsDrops` are records the agent's own queue dropped (batch-queue.ts). */
+export function totalsOf(stats: SensorStats, jsDrops = 0): DropTotals {
   let events = 0;
   const byCategory: Record<string, number> = {};
   for (const c of stats.perCpu) {
     events += Number(c.events);
     for (const [k, v] of Object.entries(c.drops)) byCategory[k] = (byCategory[k] ?? 0) + Number(v);
   }
-  return { events, byCategory, userspace: Number(stats.userspaceDrops) };
+  return { events, byCategory, userspace: Number(stats.userspaceDrops) + jsDrops };
 }
 
 /** What happened in one interval. */
@@ -98,14 +99,17 @@ export class DropMonitor {
   }
 
   /** Feeds the latest counters; says what to do about the drops since the previous call. */
-  observe(stats: SensorStats, now = Date.now()): DropDecision | undefined {
-    const cur = totalsOf(stats);
+  observe(stats: SensorStats, now = Date.now(), jsDrops = 0): DropDecision | undefined {
+    const cur = totalsOf(stats, jsDrops);
     const prev = this.prev;
     this.prev = cur;
     if (!prev) return undefined;
     const delta = deltaOf(prev, cur);
     if (delta.drops <= 0) return { delta, actions: [] };
-    const ratio = delta.drops / Math.max(1, delta.events + delta.drops);
+    // As Falco: drops over events, where the kernel's event counter already
+    // includes the records it could not write (and those dropped later, in
+    // userspace, were delivered and counted).
+    const ratio = delta.drops / Math.max(1, delta.events);
     if (ratio <= this.config.threshold || this.config.actions.length === 0 || !this.bucket.claim(now)) {
       return { delta, actions: [] };
     }
@@ -113,7 +117,7 @@ export class DropMonitor {
   }
 }
 
-/** Falco's drop alert for one interval's delta. */
+/** Falco's drop alert for one interval's delta (Falco's field names; `n_drops_userspace` is Tiercel's). */
 export function dropAlert(delta: DropDelta, intervalMs: number, hostname: string, now = Date.now()): Alert {
   const fields: Record<string, number> = {
     n_evts: delta.events,
@@ -141,7 +145,8 @@ export function dropAlert(delta: DropDelta, intervalMs: number, hostname: string
     source: 'syscall',
     tags: [],
     message: `Falco internal: syscall event drop. ${delta.drops} system calls dropped in ${span}.`,
-    outputFields: fields,
+    // Falco sends these counters as strings; consumers of its drop alert (Falcosidekick) expect that.
+    outputFields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, String(v)])),
     hostname,
   };
 }

@@ -65,8 +65,17 @@ export async function openLiveStream(options: LiveOptions): Promise<LiveStream> 
     });
     const started = Date.now();
     const { snapshot, stats } = await scanHostWithStats({ hostRoot: options.hostRoot, users, hostname });
+    const procDir = `${options.hostRoot === '/' ? '' : options.hostRoot}/proc`;
     options.logger.info({ processes: snapshot.processes.length, ms: Date.now() - started, vanished: stats.vanished },
-      `state seeded from ${options.hostRoot === '/' ? '' : options.hostRoot}/proc`);
+      `state seeded from ${procDir}`);
+    if (stats.permissionDenied > 0) {
+      options.logger.warn({ processes: stats.permissionDenied },
+        `${stats.permissionDenied} processes could not be read completely (permission denied: executable, environment or open files ` +
+        `missing until they exec or open again); the agent needs CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH, and no AppArmor/SELinux confinement of ${procDir}`);
+    }
+    if (stats.processesDropped > 0 || stats.failed > 0) {
+      options.logger.warn({ dropped: stats.processesDropped, failed: stats.failed }, 'some processes were left out of the /proc scan');
+    }
     const state = new SyscallState({
       users, hostname, maxProcesses: options.maxProcesses, ...(options.metadata ? { metadata: options.metadata } : {}),
     });

@@ -110,6 +110,18 @@ describe('DropMonitor', () => {
     assert.deepEqual(high.actions, ['log', 'alert']);
   });
 
+  it("the ratio is Falco's: drops over events, the kernel's event count including the dropped ones", () => {
+    // Every event of the interval dropped: ratio 1, which must pass a 0.6 threshold
+    // (drops / (events + drops) could never exceed 0.5).
+    const m = new DropMonitor({ ...FALCO_DEFAULTS, threshold: 0.6 }, 0);
+    m.observe(stats([{ events: 0 }]), 0);
+    assert.deepEqual(m.observe(stats([{ events: 1000, drops: { open: 1000 } }]), 1000)!.actions, ['log', 'alert']);
+    // 10.5% dropped is above the default 10%.
+    const d = new DropMonitor(FALCO_DEFAULTS, 0);
+    d.observe(stats([{ events: 0 }]), 0);
+    assert.deepEqual(d.observe(stats([{ events: 1000, drops: { open: 105 } }]), 1000)!.actions, ['log', 'alert']);
+  });
+
   it('userspace drops count toward the threshold', () => {
     const m = new DropMonitor(FALCO_DEFAULTS, 0);
     m.observe(stats([{ events: 0 }], 0), 0);
@@ -177,24 +189,24 @@ describe('the drop alert', () => {
     assert.match(dropAlert(delta, 5000, 'n').message, /dropped in last 5 seconds\.$/);
   });
 
-  it("carries Falco's output fields, mapped from the sensor's categories", () => {
+  it("carries Falco's output fields (as strings, as Falco sends them), mapped from the sensor's categories", () => {
     const f = dropAlert(delta, 1000, 'node-1').outputFields;
-    assert.equal(f.n_evts, 5000);
-    assert.equal(f.n_drops, 1 + 2 + 3 + 400 + 5 + 6 + 7 + 8 + 9 + 10 + 11);
-    assert.equal(f.n_drops_buffer_clone_fork_exit, 1);
-    assert.equal(f.n_drops_buffer_execve_exit, 2);
-    assert.equal(f.n_drops_buffer_connect_exit, 3);
-    assert.equal(f.n_drops_buffer_open_exit, 400);
-    assert.equal(f.n_drops_buffer_dir_file_exit, 5);
-    assert.equal(f.n_drops_buffer_other_interest_exit, 6);
-    assert.equal(f.n_drops_buffer_close_exit, 7);
-    assert.equal(f.n_drops_buffer_proc_exit, 8);
-    assert.equal(f.n_drops_buffer_total, 1 + 2 + 3 + 400 + 5 + 6 + 7 + 8, 'ring-full drops only');
-    assert.equal(f.n_drops_scratch_map, 9, 'oversized records');
-    assert.equal(f.n_drops_bug, 10, 'no ring for the CPU');
-    assert.equal(f.n_drops_page_faults, 0);
-    assert.equal(f.n_drops_userspace, 11, "Tiercel's own: batches discarded because evaluation fell behind");
-    assert.equal(f.ebpf_enabled, 1);
+    assert.equal(f.n_evts, String(5000));
+    assert.equal(f.n_drops, String(1 + 2 + 3 + 400 + 5 + 6 + 7 + 8 + 9 + 10 + 11));
+    assert.equal(f.n_drops_buffer_clone_fork_exit, String(1));
+    assert.equal(f.n_drops_buffer_execve_exit, String(2));
+    assert.equal(f.n_drops_buffer_connect_exit, String(3));
+    assert.equal(f.n_drops_buffer_open_exit, String(400));
+    assert.equal(f.n_drops_buffer_dir_file_exit, String(5));
+    assert.equal(f.n_drops_buffer_other_interest_exit, String(6));
+    assert.equal(f.n_drops_buffer_close_exit, String(7));
+    assert.equal(f.n_drops_buffer_proc_exit, String(8));
+    assert.equal(f.n_drops_buffer_total, String(1 + 2 + 3 + 400 + 5 + 6 + 7 + 8), 'ring-full drops only');
+    assert.equal(f.n_drops_scratch_map, String(9), 'oversized records');
+    assert.equal(f.n_drops_bug, String(10), 'no ring for the CPU');
+    assert.equal(f.n_drops_page_faults, String(0));
+    assert.equal(f.n_drops_userspace, String(11), "Tiercel's own: batches discarded because evaluation fell behind");
+    assert.equal(f.ebpf_enabled, String(1));
   });
 
   it("renders as Falco's JSON alert", () => {
@@ -205,6 +217,6 @@ describe('the drop alert', () => {
     assert.equal(j.hostname, 'node-1');
     assert.equal(j.time, '2026-11-28T10:00:00.000000000Z');
     assert.match(j.output, /^\S+: Debug Falco internal: syscall event drop\. 462 system calls dropped in last second\.$/);
-    assert.equal(j.output_fields.n_drops, 462);
+    assert.equal(j.output_fields.n_drops, '462');
   });
 });

@@ -89,6 +89,9 @@ function flagSelections(opts: AgentOptions): RuleSelection[] {
 }
 
 async function agent(opts: AgentOptions): Promise<number> {
+  // The kernel's name for the process (proc.name in rules) is "tiercel", as Falco's is "falco":
+  // rules that trust the security agent (BPF loads, /proc reads) can name it.
+  process.title = 'tiercel';
   const host = process.env['TIERCEL_HOSTNAME'] ?? process.env['FALCO_HOSTNAME'];
   if (host) setHostname(host);
 

@@ -38,6 +38,7 @@ export function registerCaptureCommand(program: Command, setExit: (code: number)
 }
 
 async function capture(opts: CaptureCliOptions): Promise<number> {
+  process.title = 'tiercel'; // proc.name of the capturing process, as for the agent
   let durationMs: number | undefined;
   if (opts.duration !== undefined) {
     const s = Number(opts.duration);
