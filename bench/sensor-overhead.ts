@@ -333,7 +333,8 @@ async function partC(): Promise<Report> {
   try {
     await workload(0.5);
     await agent.drained();
-    for (const target of RATES) {
+    for (let k = 0, retried = false; k < RATES.length; k++) {
+      const target = RATES[k]!;
       await agent.drained();
       let quiet = await noForeignSensor([agent.pid]);
       const { snap: s0 } = await agent.drained();
@@ -359,6 +360,13 @@ async function partC(): Promise<Report> {
       process.stderr.write(`  (c) ${target ? fmt(target) : 'unpaced'}: achieved ${fmt(step.achieved)} syscalls/s, evaluated ${fmt(step.duringRun)}/s during the run ` +
         `(agent ${f2(step.agentCores)} cores), backlog ${step.lag.toFixed(2)} s, drops ${fmt(step.kernel)} kernel + ${fmt(step.user)} userspace` +
         `${step.foreign ? ' (another eBPF sensor was attached)' : ''}\n`);
+      // A step beside another job's sensor is run once more (the table keeps both).
+      if (step.foreign && !retried) {
+        retried = true;
+        k--;
+        continue;
+      }
+      retried = false;
       // Two steps in a row with drops end the search (a single one may be a stall of this noisy machine).
       if (steps.length >= 2 && steps.slice(-2).every((x) => x.kernel + x.user > 0)) break;
     }
@@ -371,10 +379,12 @@ async function partC(): Promise<Report> {
     ...steps.map((s) => `| ${s.target ? fmt(s.target) : 'unpaced'} | ${fmt(s.achieved)} | ${fmt(s.duringRun)} | ${f2(s.agentCores)} cores | ` +
       `${s.timedOut ? '> 60 s' : `${s.lag.toFixed(2)} s`} | ${fmt(s.kernel)} | ${fmt(s.user)} | ${mb(s.rss)} MB | ${s.foreign ? 'yes' : ''} |`),
   ].join('\n');
-  const onset = steps.find((s) => s.kernel + s.user > 0);
+  // Steps beside another job's sensor count only when no clean one says otherwise.
+  const onset = steps.find((s) => !s.foreign && s.kernel + s.user > 0) ?? steps.find((s) => s.kernel + s.user > 0);
   // The highest rate below which every step kept up (no drops, backlog under 0.25 s).
   let lastKept = 0;
   for (const s of steps) {
+    if (s.foreign && steps.some((o) => o !== s && o.target === s.target && !o.foreign)) continue;
     if (s.lag >= 0.25 || s.kernel + s.user > 0) break;
     lastKept = s.achieved;
   }
