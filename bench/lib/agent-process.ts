@@ -179,6 +179,8 @@ export interface AgentSnapshot {
   readonly rss: { bpfMaps: number; executable: number; anon: number; other: number };
   /** The main thread's V8 heap in use and external memory (the sensor's batches are external ArrayBuffers). */
   readonly heapUsed: number;
+  /** The main thread's V8 heap committed (used or not). */
+  readonly heapTotal: number;
   readonly external: number;
   readonly cpu: number;
   readonly mainCpu: number;
@@ -266,6 +268,7 @@ export class AgentProcess {
       vmRss: vmRssBytes(this.pid),
       rss: rssByMapping(this.pid),
       heapUsed: m.sum('nodejs_heap_size_used_bytes'),
+      heapTotal: m.sum('nodejs_heap_size_total_bytes'),
       external: m.sum('nodejs_external_memory_bytes'),
       cpu: cpu.total,
       mainCpu: cpu.main,
