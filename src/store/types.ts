@@ -114,6 +114,12 @@ export interface Store {
   write(batch: WriteBatch): Promise<void>;
 
   getAlert(id: string): Promise<StoredAlert | undefined>;
+  /**
+   * Which of these ids are stored already (at most 5000 per call). The
+   * analyzer drops them before correlating, so an agent's retry after a
+   * crash cannot open an empty incident.
+   */
+  knownAlertIds(ids: readonly string[]): Promise<Set<string>>;
   listAlerts(query: AlertQuery): Promise<Page<StoredAlert>>;
 
   getIncident(id: string): Promise<Incident | undefined>;
