@@ -24,6 +24,12 @@ export function readAnchorEvent(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(anchorPath('falco-k8s-audit-suite', 'trace_files', 'k8s_audit', name), 'utf8')) as Record<string, unknown>;
 }
 
+/** Every event of a recorded file (some hold one JSON event per line). */
+export function readAnchorEvents(name: string): Record<string, unknown>[] {
+  const text = readFileSync(anchorPath('falco-k8s-audit-suite', 'trace_files', 'k8s_audit', name), 'utf8');
+  return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
 export function readGoldenEvents(name: string): Record<string, unknown>[] {
   const file = join(import.meta.dirname, '..', 'golden', 'k8s_audit', name, 'events.jsonl');
   return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>);
