@@ -1,0 +1,59 @@
+/**
+ * WHERE clauses of the alert and incident listings, shared by both engines
+ * (the SQL is standard enough: row-value comparison, LIKE … ESCAPE, EXISTS).
+ */
+import type { AlertQuery, IncidentQuery } from './types.js';
+import { decodeCursor } from './cursor.js';
+import { LIKE_ESCAPE, Where, checkTimeRange, containsPattern, rankOf } from './query.js';
+
+const LIKE = `LIKE ? ESCAPE '${LIKE_ESCAPE}'`;
+
+/** Alerts newest first; the tie-breaker is the insertion sequence (compact in every index). */
+export const ALERT_ORDER = 'ORDER BY time DESC, seq DESC';
+
+export function alertWhere(q: AlertQuery): Where {
+  checkTimeRange(q.from, q.to);
+  const w = new Where();
+  const kind = q.kind ?? 'alert';
+  if (kind !== 'any') w.add('kind = ?', kind);
+  if (q.from !== undefined) w.add('time >= ?', q.from);
+  if (q.to !== undefined) w.add('time <= ?', q.to);
+  if (q.namespace !== undefined) w.add('namespace = ?', q.namespace);
+  if (q.pod !== undefined) w.add('pod = ?', q.pod);
+  if (q.user !== undefined) w.add('user_name = ?', q.user);
+  if (q.rule !== undefined) w.add('rule = ?', q.rule);
+  if (q.source !== undefined) w.add('source = ?', q.source);
+  if (q.hostname !== undefined) w.add('hostname = ?', q.hostname);
+  if (q.incidentId !== undefined) w.add('incident_id = ?', q.incidentId);
+  if (q.minPriority !== undefined) w.add('priority_rank <= ?', rankOf(q.minPriority));
+  if (q.text !== undefined && q.text !== '') w.add(`search ${LIKE}`, containsPattern(q.text));
+  if (q.cursor !== undefined) {
+    const c = decodeCursor(q.cursor, true);
+    w.add('(time, seq) < (?, ?)', c.time, BigInt(c.tie));
+  }
+  return w;
+}
+
+export const INCIDENT_ORDER = 'ORDER BY last_seen DESC, id DESC';
+
+export function incidentWhere(q: IncidentQuery): Where {
+  checkTimeRange(q.from, q.to);
+  const w = new Where();
+  // Overlapping the range: it began before the range ends and was last seen after it starts.
+  if (q.from !== undefined) w.add('last_seen >= ?', q.from);
+  if (q.to !== undefined) w.add('first_seen <= ?', q.to);
+  if (q.namespace !== undefined) w.add('target_namespace = ?', q.namespace);
+  if (q.pod !== undefined) w.add('target_pod = ?', q.pod);
+  if (q.user !== undefined) w.add('actor_name = ?', q.user);
+  if (q.status !== undefined) w.add('status = ?', q.status);
+  if (q.minPriority !== undefined) w.add('severity_rank <= ?', rankOf(q.minPriority));
+  if (q.rule !== undefined) {
+    w.add('EXISTS (SELECT 1 FROM incident_rules r WHERE r.incident_id = incidents.id AND r.rule = ?)', q.rule);
+  }
+  if (q.text !== undefined && q.text !== '') w.add(`search ${LIKE}`, containsPattern(q.text));
+  if (q.cursor !== undefined) {
+    const c = decodeCursor(q.cursor, false);
+    w.add('(last_seen, id) < (?, ?)', c.time, c.tie);
+  }
+  return w;
+}
