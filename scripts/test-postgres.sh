@@ -66,6 +66,13 @@ if ! running; then
     as_owner "$bindir/initdb" -D "$dir" -U "$owner" --auth-local=peer --auth-host=scram-sha-256 \
       --encoding=UTF8 --locale=C.UTF-8 >/dev/null
   fi
+  # A server killed without a shutdown (the machine stopped, kill -9) leaves
+  # its pid file; a live process with that pid that is not postgres (pids are
+  # reused) would make the start refuse, so such a file is removed.
+  if [ -f "$dir/postmaster.pid" ]; then
+    oldpid="$(head -n 1 "$dir/postmaster.pid")"
+    if ! ps -p "$oldpid" -o comm= 2>/dev/null | grep -q postgres; then rm -f "$dir/postmaster.pid"; fi
+  fi
   say "starting on 127.0.0.1:$port"
   # -k: the socket goes into the data directory (the default /var/run/postgresql
   # may not exist or not be writable). fsync stays on: the tests are about
