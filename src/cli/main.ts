@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAgentCommand } from './commands/agent.js';
 import { registerCaptureCommand } from './commands/capture.js';
 import { registerFieldsCommand } from './commands/fields.js';
+import { registerIncidentsCommand } from './commands/incidents.js';
 import { registerReplayCommand } from './commands/replay.js';
 import { registerRulesCommands } from './commands/rules.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -31,6 +32,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   registerServeCommand(program, setExit);
   registerAgentCommand(program, setExit);
   registerCaptureCommand(program, setExit);
+  registerIncidentsCommand(program, setExit);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (e) {

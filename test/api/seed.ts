@@ -88,6 +88,7 @@ const link = (incidentId: string, alertId: string, over: Partial<IncidentLink> =
  * - `inc-load-00..24`: 25 small incidents in namespace `load`, three hours ago (Notice), for paging.
  */
 export async function seed(store: Store): Promise<void> {
+  seq = 0; // two stores seeded alike hold identical values
   const t0 = ago(10n * MIN);
   const exec: StoredAlert[] = [
     alert({ id: 'ev-exec', kind: 'context', time: t0, rule: 'pods/exec request', source: 'k8s_audit', priority: 'Informational',
