@@ -43,9 +43,40 @@ export interface AgentConfig {
   readonly drops: SyscallEventDropsConfig;
   /** Falco's `base_syscalls`: which state syscalls to capture besides the rules' own. */
   readonly baseSyscalls: BaseSyscalls;
+  /** Pod metadata from the Kubernetes API (`agent.kubernetes`); undefined when off. */
+  readonly kubernetes: KubernetesAgentConfig | undefined;
+}
+
+/** `agent.kubernetes`: watch this node's pods for the `container.*` and `k8s.*` fields. */
+export interface KubernetesAgentConfig {
+  /** A kubeconfig file; without it, the pod's service account (in-cluster). */
+  readonly kubeconfig: string | undefined;
+  /** The node whose pods are watched; default NODE_NAME, else the host name. */
+  readonly nodeName: string | undefined;
+  /** `enabled: true`: the agent does not start without it; `auto`: it starts anyway, with a warning. */
+  readonly required: boolean;
 }
 
 const DROP_ACTIONS: readonly DropAction[] = ['ignore', 'log', 'alert', 'exit'];
+
+/**
+ * `agent.kubernetes.enabled`: `auto` (the default) turns it on in a pod
+ * (KUBERNETES_SERVICE_HOST is set in every container) or when a kubeconfig
+ * is given; `true` / `false` force it.
+ */
+function readKubernetes(k: MapReader, env: NodeJS.ProcessEnv): KubernetesAgentConfig | undefined {
+  const raw = k.get('enabled');
+  const mode = raw === undefined || raw === null || raw === 'auto' ? 'auto' : raw === true || raw === 'true' ? 'on' : raw === false || raw === 'false' ? 'off' : undefined;
+  if (mode === undefined) throw k.error('enabled', `expected auto, true or false, got ${typeof raw === 'string' ? `"${raw.slice(0, 60)}"` : JSON.stringify(raw)?.slice(0, 60)}`);
+  const kubeconfig = k.optionalString('kubeconfig');
+  const nodeName = k.optionalString('node_name');
+  k.rejectUnknown();
+  if (nodeName !== undefined && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) {
+    throw k.error('node_name', `expected a node name (lower-case DNS subdomain), got "${nodeName.slice(0, 60)}"`);
+  }
+  const on = mode === 'on' || (mode === 'auto' && (kubeconfig !== undefined || Boolean(env['KUBERNETES_SERVICE_HOST'])));
+  return on ? { kubeconfig, nodeName, required: mode === 'on' } : undefined;
+}
 
 export function readAgentConfig(
   agent: MapReader, webserver: MapReader, drops: MapReader, base: MapReader, env: NodeJS.ProcessEnv, warnings: string[],
@@ -60,6 +91,7 @@ export function readAgentConfig(
   const hostRoot = agent.string('host_root', env['HOST_ROOT'] || '/');
   const metadataFile = agent.optionalString('metadata_file');
   const captureFile = agent.optionalString('capture_file');
+  const kubernetes = readKubernetes(agent.map('kubernetes'), env);
   agent.rejectUnknown();
 
   // Falco's webserver keys; unknown Falco keys (ssl, prometheus_metrics_enabled...) are accepted and ignored.
@@ -91,5 +123,6 @@ export function readAgentConfig(
     ringBytes, cpusPerRing, statsIntervalMs, maxProcesses, hostRoot, metadataFile, captureFile,
     drops: { threshold, actions: actions.includes('ignore') ? [] : actions, rate, maxBurst },
     baseSyscalls: { customSet, repair },
+    kubernetes,
   };
 }
