@@ -107,7 +107,7 @@ export function incidentDetailText(d: IncidentDetailJson): string {
     ['Alerts', String(i.alert_count)],
     ['Rules', i.rules.join(', ') || '-'],
     ['Tactics', i.tactics.join(', ') || '-'],
-  ]));
+  ]).trimEnd());
   out.push('');
   const storms = d.timeline.filter((e) => e.count > 1).length;
   out.push(`Timeline (${d.timeline.length} entries${storms > 0 ? `, ${storms} storm${storms > 1 ? 's' : ''} collapsed` : ''}`

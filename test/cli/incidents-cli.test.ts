@@ -4,7 +4,7 @@
  * query API on a live server (--url, --token / TIERCEL_API_TOKEN).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,6 +143,11 @@ describe('tiercel incidents --store', () => {
     const nowhere = await cli(['list', '--store', join(local.dir, 'nope.db')]);
     assert.equal(nowhere.code, 1);
     assert.match(nowhere.stderr, /no store at .*nope\.db/);
+    const garbage = join(local.dir, 'garbage.db');
+    writeFileSync(garbage, 'this is not a database '.repeat(200));
+    const corrupt = await cli(['list', '--store', garbage]);
+    assert.equal(corrupt.code, 1);
+    assert.match(corrupt.stderr, /^tiercel: (cannot open the store|the store failed): .*not a database/);
     const empty = mkdtempSync(join(tmpdir(), 'tiercel-cwd-'));
     try {
       const r = await cli(['list'], {}, empty);

@@ -21,7 +21,7 @@ import { ApiClient, ApiClientError } from '../../api/client.js';
 import { ApiError } from '../../api/errors.js';
 import { parseIncidentQuery } from '../../api/query.js';
 import type { IncidentDetailJson, IncidentJson, PageJson } from '../../api/serialize.js';
-import { createQueryService, parseStatusBody } from '../../api/service.js';
+import { StoreUnavailableError, createQueryService, parseStatusBody } from '../../api/service.js';
 import { incidentDetailText, incidentListText, safeJson, statusChangeText, escapeTerminal } from '../../api/text-format.js';
 import { UsageError } from '../rules-options.js';
 
@@ -158,6 +158,11 @@ function report(e: unknown): number {
   if (e instanceof CommandFailed) {
     process.stderr.write(`tiercel: ${escapeTerminal(e.message)}\n`);
     return e.code;
+  }
+  if (e instanceof StoreUnavailableError) {
+    // Opened here, the store is the operator's own: the cause is theirs to see (the API keeps it in its log).
+    process.stderr.write(`tiercel: the store failed: ${escapeTerminal(String((e.storeCause as Error)?.message ?? e.storeCause))}\n`);
+    return 1;
   }
   if (e instanceof ApiError || e instanceof ApiClientError) {
     const status = e.status;
