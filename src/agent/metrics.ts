@@ -11,6 +11,7 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { TiercelMetrics } from '../server/base-metrics.js';
 import { eventTypeName } from '../syscall/event-types.js';
+import type { ForwarderMetrics } from './forwarder.js';
 
 /** Event type codes counted (syscalls below 512, pseudo events from 1024; see wire.h). */
 const TYPE_SLOTS = 2048;
@@ -33,6 +34,9 @@ export class AgentMetrics extends TiercelMetrics {
   readonly evictedProcesses: Gauge;
   readonly badRecords: Counter;
   readonly captureDropped: Counter;
+  readonly analyzerAlerts: Counter<'outcome'>;
+  readonly analyzerFailures: Counter;
+  readonly analyzerQueue: Gauge;
 
   private readonly reported = new Float64Array(TYPE_SLOTS);
 
@@ -107,6 +111,29 @@ export class AgentMetrics extends TiercelMetrics {
       name: 'tiercel_capture_dropped_bytes_total',
       help: 'Record bytes not written to the capture file because the disk fell behind', registers,
     });
+    this.analyzerAlerts = new Counter({
+      name: 'tiercel_analyzer_alerts_total',
+      help: 'Alerts sent to the analyzer (agent.analyzer), by outcome (forwarded, dropped_queue_full, dropped_rejected, dropped_shutdown)',
+      labelNames: ['outcome'], registers,
+    });
+    this.analyzerFailures = new Counter({
+      name: 'tiercel_analyzer_request_failures_total',
+      help: 'Requests to the analyzer that failed and will be retried', registers,
+    });
+    this.analyzerQueue = new Gauge({
+      name: 'tiercel_analyzer_queue_depth',
+      help: 'Alerts waiting for the analyzer to acknowledge them', registers,
+    });
+  }
+
+  /** The analyzer forwarder's view of these metrics. */
+  forwarder(): ForwarderMetrics {
+    return {
+      forwarded: (n) => this.analyzerAlerts.labels('forwarded').inc(n),
+      dropped: (reason, n) => this.analyzerAlerts.labels(`dropped_${reason}`).inc(n),
+      failed: () => this.analyzerFailures.inc(),
+      queueDepth: (d) => this.analyzerQueue.set(d),
+    };
   }
 
   countEvent(type: number): void {

@@ -4,6 +4,7 @@
  * names are Falco's where Falco has the concept (`webserver`,
  * `syscall_event_drops`); the sensor's own knobs live under `agent`.
  */
+import { type AnalyzerForwardConfig, readAnalyzerForward } from './forward.js';
 import { type BaseSyscalls, unknownSyscalls } from '../syscall/capture-set.js';
 import { type MapReader } from './read.js';
 import { type ListenAddress, parseListen } from './schema.js';
@@ -45,6 +46,8 @@ export interface AgentConfig {
   readonly baseSyscalls: BaseSyscalls;
   /** Pod metadata from the Kubernetes API (`agent.kubernetes`); undefined when off. */
   readonly kubernetes: KubernetesAgentConfig | undefined;
+  /** Where alerts are forwarded for correlation (`agent.analyzer`); undefined: nowhere. */
+  readonly analyzer: AnalyzerForwardConfig | undefined;
 }
 
 /** `agent.kubernetes`: watch this node's pods for the `container.*` and `k8s.*` fields. */
@@ -92,6 +95,7 @@ export function readAgentConfig(
   const metadataFile = agent.optionalString('metadata_file');
   const captureFile = agent.optionalString('capture_file');
   const kubernetes = readKubernetes(agent.map('kubernetes'), env);
+  const analyzer = readAnalyzerForward(agent.map('analyzer'), env);
   agent.rejectUnknown();
 
   // Falco's webserver keys; unknown Falco keys (ssl, prometheus_metrics_enabled...) are accepted and ignored.
@@ -124,5 +128,6 @@ export function readAgentConfig(
     drops: { threshold, actions: actions.includes('ignore') ? [] : actions, rate, maxBurst },
     baseSyscalls: { customSet, repair },
     kubernetes,
+    analyzer,
   };
 }

@@ -6,7 +6,8 @@
  * every output key (`json_output`, `stdout_output`, `file_output`, ...), which
  * the outputs module parses. Tiercel's own keys cover the rest: `webhook`
  * (listen address, TLS, authentication, input limits), `queue`, `dedup`,
- * `audit_log`, `log_format`, `watch_interval_ms`.
+ * `audit_log`, `log_format`, `watch_interval_ms`, and the incident store's
+ * `data_dir`, `store`, `incidents`, `api` (incidents.ts).
  *
  * Unknown top-level keys are reported as warnings (a falco.yaml has many keys
  * Tiercel has no use for); unknown keys inside Tiercel's own sections are
@@ -18,6 +19,7 @@ import { type Priority, parsePriority } from '../engine/priority.js';
 import type { RuleMatching, RuleSelection } from '../engine/ruleset.js';
 import { DEFAULT_RULES } from '../paths.js';
 import { type AgentConfig, readAgentConfig } from './agent.js';
+import { type IncidentsConfig, readIncidentsConfig } from './incidents.js';
 import { type OutputsConfig, parseOutputsConfig } from '../outputs/index.js';
 import { ConfigError, configErrors, joinKey } from './errors.js';
 import { MapReader, type Raw, describeValue, isMap } from './read.js';
@@ -95,6 +97,8 @@ export interface TiercelConfig {
   readonly outputs: OutputsConfig;
   /** `tiercel agent` settings (agent, webserver, syscall_event_drops keys). */
   readonly agent: AgentConfig;
+  /** The incident store, correlation and query API (`data_dir`, `store`, `incidents`, `api`). */
+  readonly incidents: IncidentsConfig;
   /** The merged YAML tree the config was built from (outputs keys included). */
   readonly raw: Raw;
   /** Non-fatal problems (unknown keys, deprecated keys). */
@@ -299,6 +303,7 @@ export function validateConfig(raw: Raw, options: ValidateOptions = {}): Tiercel
   const webserver = top.map('webserver');
   const agent = readAgentConfig(top.map('agent'), webserver, top.map('syscall_event_drops'), top.map('base_syscalls'), env, warnings);
   for (const k of webserver.unread()) webserver.get(k);
+  const incidents = readIncidentsConfig(top, env);
 
   for (const k of OUTPUT_KEYS) top.get(k);
   const parsedOutputs = parseOutputsConfig(raw, '');
@@ -310,6 +315,6 @@ export function validateConfig(raw: Raw, options: ValidateOptions = {}): Tiercel
 
   return {
     file, rulesFiles, ruleMatching, minPriority, selections, watchConfigFiles, watchIntervalMs,
-    webhook, queue, dedupCapacity, auditLog, logLevel, logFormat, outputs, agent, raw, warnings,
+    webhook, queue, dedupCapacity, auditLog, logLevel, logFormat, outputs, agent, incidents, raw, warnings,
   };
 }

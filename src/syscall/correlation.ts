@@ -36,17 +36,33 @@ function execSessionOf(e: SyscallEvent): Process | undefined {
   return undefined;
 }
 
+/** Longest command line carried as a key (the exec request's `command=` is matched against it). */
+const MAX_CMDLINE = 1024;
+
 export function syscallCorrelation(e: SyscallEvent): Readonly<Record<string, string>> | undefined {
   const out: Record<string, string> = {};
   const c = e.proc.container;
   if (c.id !== 'host') out.containerId = c.id;
   if (c.podUid) out.podUid = c.podUid;
+  // Names from the pod metadata (Kubernetes API, CRI or a static file): the
+  // audit side knows pods by namespace and name only.
+  const meta = c.id !== 'host' && e.state.metadata ? e.memo('container-metadata', () => e.state.metadata!.lookup(c)) : undefined;
+  if (meta?.pod) {
+    out.namespace = meta.pod.namespace;
+    out.pod = meta.pod.name;
+    if (!out.podUid) out.podUid = meta.pod.uid;
+  }
+  if (meta?.name) out.container = meta.name;
   let auditId = auditIdOf(e.proc);
   if (!auditId) for (const a of e.state.threads.ancestors(e.proc, 16)) if ((auditId = auditIdOf(a))) break;
   if (auditId) out.auditId = auditId;
   if (c.id !== 'host') {
     const session = execSessionOf(e);
-    if (session) out.execSession = `${c.id}:${session.pid}:${session.startTs}`;
+    if (session) {
+      out.execSession = `${c.id}:${session.pid}:${session.startTs}`;
+      const cmdline = [session.comm, ...session.args].join(' ');
+      out.execCommand = cmdline.length > MAX_CMDLINE ? cmdline.slice(0, MAX_CMDLINE) : cmdline;
+    }
   }
   out.pid = String(e.proc.pid);
   return out;

@@ -232,7 +232,7 @@ describe('tiercel.example.yaml', () => {
     assert.deepEqual(example.warnings, []);
     assert.deepEqual(example.rulesFiles, ['rules/k8s_audit_rules.yaml']);
     for (const k of ['ruleMatching', 'minPriority', 'selections', 'watchConfigFiles', 'watchIntervalMs', 'webhook', 'queue',
-      'dedupCapacity', 'auditLog', 'logLevel', 'logFormat', 'outputs'] as const) {
+      'dedupCapacity', 'auditLog', 'logLevel', 'logFormat', 'outputs', 'incidents'] as const) {
       assert.deepEqual(example[k], defaults[k], k);
     }
   });
