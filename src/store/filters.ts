@@ -2,6 +2,8 @@
  * WHERE clauses of the alert and incident listings, shared by both engines
  * (the SQL is standard enough: row-value comparison, LIKE … ESCAPE, EXISTS).
  */
+import { PRIORITIES } from '../engine/priority.js';
+import type { Row } from './rows.js';
 import type { AlertQuery, IncidentQuery } from './types.js';
 import { decodeCursor } from './cursor.js';
 import { LIKE_ESCAPE, Where, checkTimeRange, containsPattern, rankOf } from './query.js';
@@ -11,7 +13,36 @@ const LIKE = `LIKE ? ESCAPE '${LIKE_ESCAPE}'`;
 /** Alerts newest first; the tie-breaker is the insertion sequence (compact in every index). */
 export const ALERT_ORDER = 'ORDER BY time DESC, seq DESC';
 
-export function alertWhere(q: AlertQuery): Where {
+/**
+ * Priority ranks to list one by one for `minPriority`, or undefined when one
+ * query does. `priority_rank <= n` is a range: no index gives its rows in time
+ * order, so when few alerts are that severe the engine would walk the whole
+ * time index to fill a page. One query per rank (`priority_rank = r`, served
+ * in time order by the (priority_rank, time) index), merged, costs at most
+ * seven short index walks whatever the mix.
+ */
+export function priorityFanout(q: AlertQuery): number[] | undefined {
+  if (q.minPriority === undefined) return undefined;
+  const max = rankOf(q.minPriority);
+  return max >= PRIORITIES.length - 1 ? undefined : Array.from({ length: max + 1 }, (_, r) => r);
+}
+
+/** Merges per-rank pages (each newest first) into one: the first `n` by (time, seq) descending. */
+export function mergeNewestFirst(pages: readonly Row[][], n: number, big: (v: unknown) => bigint): Row[] {
+  const all = pages.flat();
+  all.sort((a, b) => {
+    const ta = big(a.time);
+    const tb = big(b.time);
+    if (ta !== tb) return ta < tb ? 1 : -1;
+    const sa = big(a.seq);
+    const sb = big(b.seq);
+    return sa === sb ? 0 : sa < sb ? 1 : -1;
+  });
+  return all.slice(0, n);
+}
+
+/** `exactRank`: one query of a {@link priorityFanout} (replaces the minPriority range). */
+export function alertWhere(q: AlertQuery, exactRank?: number): Where {
   checkTimeRange(q.from, q.to);
   const w = new Where();
   const kind = q.kind ?? 'alert';
@@ -25,7 +56,8 @@ export function alertWhere(q: AlertQuery): Where {
   if (q.source !== undefined) w.add('source = ?', q.source);
   if (q.hostname !== undefined) w.add('hostname = ?', q.hostname);
   if (q.incidentId !== undefined) w.add('incident_id = ?', q.incidentId);
-  if (q.minPriority !== undefined) w.add('priority_rank <= ?', rankOf(q.minPriority));
+  if (exactRank !== undefined) w.add('priority_rank = ?', exactRank);
+  else if (q.minPriority !== undefined) w.add('priority_rank <= ?', rankOf(q.minPriority));
   if (q.text !== undefined && q.text !== '') w.add(`search ${LIKE}`, containsPattern(q.text));
   if (q.cursor !== undefined) {
     const c = decodeCursor(q.cursor, true);

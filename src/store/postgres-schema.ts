@@ -42,6 +42,7 @@ export const POSTGRES_MIGRATIONS: readonly Migration<PoolClient>[] = [
       CREATE INDEX alerts_pod_time ON alerts (pod, time, seq);
       CREATE INDEX alerts_user_time ON alerts (user_name, time, seq);
       CREATE INDEX alerts_rule_time ON alerts (rule, time, seq);
+      CREATE INDEX alerts_priority_time ON alerts (priority_rank, time, seq);
       CREATE INDEX alerts_incident_time ON alerts (incident_id, time, seq) WHERE incident_id IS NOT NULL;
 
       CREATE TABLE incidents (

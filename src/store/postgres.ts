@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import type { Incident, IncidentLink, IncidentStatus, StoredAlert, TimelineEntry, WriteBatch } from '../incidents/model.js';
-import { ALERT_ORDER, INCIDENT_ORDER, alertWhere, incidentWhere } from './filters.js';
+import { ALERT_ORDER, INCIDENT_ORDER, alertWhere, incidentWhere, mergeNewestFirst, priorityFanout } from './filters.js';
 import { migratePostgres, withMigrationLock } from './postgres-migrate.js';
 import { POSTGRES_MIGRATIONS, ensureTrigramIndexes } from './postgres-schema.js';
 import { pageLimit, toDollar } from './query.js';
@@ -178,8 +178,12 @@ export class PostgresStore implements Store {
 
   async listAlerts(query: AlertQuery): Promise<Page<StoredAlert>> {
     const limit = pageLimit(query.limit);
-    const w = alertWhere(query);
-    const rows = await this.query(`SELECT ${ALERT_SELECT} FROM alerts ${w.sql()} ${ALERT_ORDER} LIMIT ?`, [...w.params.map(textParam), limit + 1]);
+    const run = (rank?: number): Promise<Row[]> => {
+      const w = alertWhere(query, rank);
+      return this.query(`SELECT ${ALERT_SELECT} FROM alerts ${w.sql()} ${ALERT_ORDER} LIMIT ?`, [...w.params.map(textParam), limit + 1]);
+    };
+    const ranks = priorityFanout(query);
+    const rows = ranks ? mergeNewestFirst(await Promise.all(ranks.map(run)), limit + 1, CODEC.big) : await run();
     return page(rows, limit, (r) => rowToAlert(r, CODEC), (r) => ({ time: CODEC.big(r.time), tie: String(r.seq) }));
   }
 

@@ -47,6 +47,7 @@ export const SQLITE_MIGRATIONS: readonly Migration<Database>[] = [
       CREATE INDEX alerts_pod_time ON alerts (pod, time);
       CREATE INDEX alerts_user_time ON alerts (user_name, time);
       CREATE INDEX alerts_rule_time ON alerts (rule, time);
+      CREATE INDEX alerts_priority_time ON alerts (priority_rank, time);
       CREATE INDEX alerts_incident_time ON alerts (incident_id, time) WHERE incident_id IS NOT NULL;
 
       CREATE TABLE incidents (

@@ -273,6 +273,24 @@ export function storeConformance(name: string, harness: StoreHarness, options: {
       assert.deepEqual(exact, { items: [] });
     }));
 
+    test('minPriority pages (one query per priority, merged) walk without duplicates or gaps', () => withStore(async (store) => {
+      const prios = ['Emergency', 'Critical', 'Warning', 'Notice', 'Debug'] as const;
+      const all = Array.from({ length: 300 }, (_, i) => alert({ time: T0 + BigInt(Math.floor(i / 4)), priority: prios[(i * 7) % prios.length]! }));
+      await store.write({ alerts: all, incidents: [], links: [] });
+      const want = all.filter((a) => ['Emergency', 'Critical', 'Warning'].includes(a.priority))
+        .sort((a, b) => (a.time === b.time ? 0 : a.time < b.time ? 1 : -1));
+      const seen: StoredAlert[] = [];
+      let cursor: string | undefined;
+      do {
+        const p = await store.listAlerts({ minPriority: 'Warning', limit: 7, ...(cursor ? { cursor } : {}) });
+        seen.push(...p.items);
+        cursor = p.next;
+      } while (cursor);
+      assert.equal(seen.length, want.length);
+      assert.deepEqual(new Set(ids(seen)), new Set(ids(want)));
+      assert.deepEqual(seen.map((a) => a.time), want.map((a) => a.time), 'newest first across priorities');
+    }));
+
     test('incident pagination', () => withStore(async (store) => {
       const incs = Array.from({ length: 57 }, (_, i) => incident({ id: `inc-${String(i).padStart(3, '0')}`, lastSeen: T0 + BigInt(i % 5) }));
       await store.write({ alerts: [], incidents: incs, links: [] });
