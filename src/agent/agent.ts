@@ -15,6 +15,8 @@ import { formatListen } from '../config/schema.js';
 import { getHostname } from '../engine/generic-fields.js';
 import type { Ruleset } from '../engine/ruleset.js';
 import type { Outputs } from '../outputs/index.js';
+import type { Alert } from '../engine/alert.js';
+import { AnalyzerForwarder } from './forwarder.js';
 import { addFallbackHandlers, addHealthRoutes, baseApp, createServer, listen } from '../server/http.js';
 import { OutputsStartError, startOutputsThread } from '../server/outputs-thread.js';
 import { loadRuleset } from '../server/rules.js';
@@ -73,9 +75,11 @@ export class NodeAgent {
   private readonly registry = createRegistry();
   private sensor: Sensor | undefined;
   private outputs!: Outputs;
+  private forwarder: AnalyzerForwarder | undefined;
   private evaluator!: BatchEvaluator;
   private state!: SyscallState;
   private capture: CaptureWriter | undefined;
+  private kubernetes: { stop(): Promise<void> } | undefined;
   private server: Server | undefined;
   private watcher: PollingWatcher | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
@@ -130,6 +134,25 @@ export class NodeAgent {
         throw e;
       }
     }
+    // Pods from the API (docs/agent.md, agent.kubernetes); the metadata file, when given, wins over them.
+    const staticMetadata = metadata;
+    if (agentCfg.kubernetes) {
+      const k8s = agentCfg.kubernetes;
+      const { KubernetesConfigError, createKubernetesMetadataProvider } = await import('../k8s/index.js');
+      try {
+        const pods = await createKubernetesMetadataProvider({
+          ...(k8s.kubeconfig ? { kubeconfig: k8s.kubeconfig } : {}),
+          ...(k8s.nodeName ? { nodeName: k8s.nodeName } : {}),
+          ...(staticMetadata ? { override: staticMetadata } : {}),
+        }, logger.child({ component: 'kubernetes' }));
+        this.kubernetes = pods;
+        metadata = pods.provider;
+      } catch (e) {
+        if (!(e instanceof KubernetesConfigError)) throw e;
+        if (k8s.required) throw new StartupError(`agent.kubernetes: ${e.message}`);
+        logger.warn(`agent.kubernetes: ${e.message}: no pod metadata from the API`);
+      }
+    }
 
     try {
       this.outputs = await startOutputsThread({
@@ -142,6 +165,10 @@ export class NodeAgent {
     } catch (e) {
       if (e instanceof OutputsStartError) throw new StartupError(`invalid configuration: ${e.message}`);
       throw e;
+    }
+
+    if (agentCfg.analyzer) {
+      this.forwarder = new AnalyzerForwarder(agentCfg.analyzer, logger.child({ component: 'analyzer' }), this.metrics.forwarder());
     }
 
     this.interesting = interestingEventTypes(ruleset, agentCfg.baseSyscalls);
@@ -162,7 +189,7 @@ export class NodeAgent {
     const snapshot = live.snapshot;
     this.snapshotProcesses = snapshot.processes.length;
 
-    if (agentCfg.captureFile) this.capture = this.openCapture(agentCfg.captureFile, snapshot, metadata);
+    if (agentCfg.captureFile) this.capture = this.openCapture(agentCfg.captureFile, snapshot, staticMetadata);
     const capture = this.capture;
     const users = live.state.users;
     const writeToCapture = (bytes: Buffer): void => {
@@ -180,7 +207,7 @@ export class NodeAgent {
     this.evaluator = new BatchEvaluator({
       state: this.state,
       ruleset,
-      publish: (a) => this.outputs.publish(a),
+      publish: (a) => this.publish(a),
       metrics: this.metrics,
       logger,
       ...(capture ? { tap: writeToCapture } : {}),
@@ -268,7 +295,7 @@ export class NodeAgent {
       } else if (action === 'alert') {
         const alert = dropAlert(delta, this.config.agent.statsIntervalMs, getHostname() || osHostname());
         m.alert(alert.rule, alert.priority, alert.source);
-        this.outputs.publish(alert);
+        this.publish(alert);
       } else if (action === 'exit') {
         this.logger.fatal('syscall_event_drops.actions has exit: stopping after dropped events');
         void this.stop().finally(() => (this.options.exit ?? process.exit)(1));
@@ -353,9 +380,16 @@ export class NodeAgent {
         await closed;
       }
       await this.capture?.close();
-      await this.outputs?.close();
+      await this.kubernetes?.stop();
+      await Promise.all([this.outputs?.close(), this.forwarder?.close()]);
     })();
     return this.stopping;
+  }
+
+  /** To the outputs, and to the analyzer for correlation when one is configured. */
+  private publish(alert: Alert): void {
+    this.outputs.publish(alert);
+    this.forwarder?.publish(alert);
   }
 
   /** For the startup banner. */
@@ -367,6 +401,7 @@ export class NodeAgent {
       outputs: this.outputs.names,
       ...(this.baseUrl ? { url: this.baseUrl } : {}),
       ...(this.config.agent.captureFile ? { capture: this.config.agent.captureFile } : {}),
+      ...(this.config.agent.analyzer ? { analyzer: this.config.agent.analyzer.url.origin } : {}),
     };
   }
 }

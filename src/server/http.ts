@@ -6,7 +6,8 @@
  * - `GET /healthz` — 200 while the process serves requests;
  * - `GET /readyz` — 200 when rules are loaded, the queue takes batches and
  *   the server is not shutting down, else 503 with the reasons;
- * - `GET /metrics` — Prometheus text format.
+ * - `GET /metrics` — Prometheus text format;
+ * - `/api/v1/...` — the query API (src/api; bearer tokens), when incidents are enabled.
  *
  * Health, readiness and metrics are not authenticated, so kubelet probes and
  * Prometheus need no client certificate; they reveal counts, not events.
@@ -20,6 +21,9 @@ import { WEBHOOK_PATH, sendError } from '../audit/webhook.js';
 import type { WebhookTlsConfig } from '../config/schema.js';
 import type { Registry } from 'prom-client';
 
+/** Where the query API is mounted. */
+export const API_PATH = '/api/v1';
+
 export interface ReadinessCheck {
   /** Reasons the server is not ready; empty when ready. */
   (): string[];
@@ -31,6 +35,8 @@ export interface HttpAppOptions {
   readonly readiness: ReadinessCheck;
   readonly metrics: { readonly registry: Registry };
   readonly onError: (err: Error) => void;
+  /** The query API, served under /api/v1 (absent when incidents are disabled). */
+  readonly api?: express.Router;
 }
 
 /** `GET /healthz`, `/readyz` and `/metrics`, shared by the analyzer and the agent. */
@@ -80,6 +86,7 @@ export function baseApp(): express.Express {
 export function createApp(options: HttpAppOptions): express.Express {
   const app = baseApp();
   addHealthRoutes(app, options);
+  if (options.api) app.use(API_PATH, options.api);
   if (options.webhook) {
     const handler = options.webhook;
     app.post(WEBHOOK_PATH, (req, res) => handler(req, res));

@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { TiercelMetrics } from './base-metrics.js';
+import type { RecorderMetrics } from './incident-recorder.js';
 
 export class ServerMetrics extends TiercelMetrics {
   readonly eventsReceived: Counter<'input'>;
@@ -19,6 +20,10 @@ export class ServerMetrics extends TiercelMetrics {
   readonly requestDuration: Histogram;
   readonly auditLogLines: Counter;
   readonly auditLogReopens: Counter<'reason'>;
+  readonly incidentEvidence: Counter<'outcome'>;
+  readonly incidentQueueDepth: Gauge;
+  readonly incidentBatchDuration: Histogram;
+  readonly apiRequests: Counter<'route' | 'code'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     super(options);
@@ -86,5 +91,38 @@ export class ServerMetrics extends TiercelMetrics {
       help: 'Times the tailed audit log was reopened, by reason (rotated, truncated)',
       labelNames: ['reason'], registers,
     });
+    this.incidentEvidence = new Counter({
+      name: 'tiercel_incident_evidence_total',
+      help: 'Alerts and context events handed to the incident store, by outcome (committed, duplicate, dropped_queue_full, dropped_store_error)',
+      labelNames: ['outcome'], registers,
+    });
+    this.incidentQueueDepth = new Gauge({
+      name: 'tiercel_incident_queue_depth',
+      help: 'Alerts and context events waiting to be correlated and committed', registers,
+    });
+    this.incidentBatchDuration = new Histogram({
+      name: 'tiercel_incident_batch_duration_seconds',
+      help: 'Time to correlate and commit one batch of evidence',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers,
+    });
+    this.apiRequests = new Counter({
+      name: 'tiercel_api_requests_total',
+      help: 'Query API requests answered, by route and HTTP status code',
+      labelNames: ['route', 'code'], registers,
+    });
+  }
+
+  /** The incident recorder's view of these metrics. */
+  recorder(): RecorderMetrics {
+    return {
+      committed: (count, duplicates) => {
+        if (count) this.incidentEvidence.labels('committed').inc(count);
+        if (duplicates) this.incidentEvidence.labels('duplicate').inc(duplicates);
+      },
+      dropped: (reason, count) => this.incidentEvidence.labels(`dropped_${reason}`).inc(count),
+      queueDepth: (depth) => this.incidentQueueDepth.set(depth),
+      batchSeconds: (s) => this.incidentBatchDuration.observe(s),
+    };
   }
 }

@@ -13,6 +13,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { AuditEvent } from '../audit/event.js';
+import type { Alert } from '../engine/alert.js';
 import type { Ruleset } from '../engine/ruleset.js';
 import type { Outputs } from '../outputs/types.js';
 import { Deduplicator } from './dedup.js';
@@ -32,6 +33,8 @@ export interface PipelineOptions {
   readonly logger: Logger;
   /** Longest evaluation slice before yielding to the event loop (default 2 ms). */
   readonly sliceMs?: number;
+  /** Sees every evaluated event with its alerts (the incident store's feed); must not throw. */
+  readonly observe?: (evt: AuditEvent, alerts: readonly Alert[]) => void;
 }
 
 /** What {@link Pipeline.offer} did with a batch. */
@@ -52,6 +55,7 @@ export class Pipeline {
   private readonly dedup: Deduplicator;
   private readonly sliceMs: number;
   private readonly errors: BurstLog;
+  private readonly observe: ((evt: AuditEvent, alerts: readonly Alert[]) => void) | undefined;
   private batches: Batch[] = [];
   private head = 0;
   private depthEvents = 0;
@@ -72,6 +76,7 @@ export class Pipeline {
     this.metrics = options.metrics;
     this.dedup = new Deduplicator(options.dedupCapacity);
     this.sliceMs = options.sliceMs ?? 2;
+    this.observe = options.observe;
     this.errors = new BurstLog(options.logger, 'evaluation failed for an event; it produced no alert');
     this.metrics.queueCapacity.set(this.capacity);
   }
@@ -187,6 +192,7 @@ export class Pipeline {
           this.metrics.alert(a.rule, a.priority, a.source);
           this.outputs.publish(a);
         }
+        this.observe?.(evt, alerts);
       } catch (e) {
         this.metrics.evaluationErrors.inc();
         this.errors.report({ err: e as Error, auditID: evt.obj['auditID'] });

@@ -22,6 +22,7 @@ import { ServerMetrics } from './metrics.js';
 import { Pipeline } from './pipeline.js';
 import { loadRuleset, type RulesSettings } from './rules.js';
 import { PollingWatcher } from './watch.js';
+import { type IncidentsRuntime, startIncidents } from './incidents.js';
 
 /** Startup failed for a reason the operator must fix; `details` are printed line by line. */
 export class StartupError extends Error {
@@ -61,6 +62,7 @@ export class TiercelServer {
   private server: Server | HttpsServer | undefined;
   private pipeline!: Pipeline;
   private outputs!: Outputs;
+  private incidents: IncidentsRuntime | undefined;
   address!: AddressInfo;
   rulesFilesLoaded: readonly string[] = [];
   enabledRules = 0;
@@ -97,7 +99,19 @@ export class TiercelServer {
       if (e instanceof OutputsStartError) throw new StartupError(`invalid configuration: ${e.message}`);
       throw e;
     }
+    if (config.incidents.enabled) {
+      try {
+        self.incidents = await startIncidents(config.incidents, logger, self.metrics);
+      } catch (e) {
+        await self.outputs.close();
+        throw new StartupError(`incident store: ${(e as Error).message}`, [
+          'set store.url (or --store) to a reachable store, or incidents.enabled: false to run without one',
+        ]);
+      }
+    }
+    const incidents = self.incidents;
     self.pipeline = new Pipeline({
+      ...(incidents ? { observe: (evt, alerts) => incidents.observe(evt, alerts) } : {}),
       capacity: config.queue.capacity,
       maxBytes: config.queue.maxBytes,
       dedupCapacity: config.dedupCapacity,
@@ -111,6 +125,7 @@ export class TiercelServer {
       await self.startHttp();
     } catch (e) {
       await self.outputs.close();
+      await self.incidents?.stop();
       throw e;
     }
     if (config.auditLog) self.startTailer();
@@ -134,6 +149,16 @@ export class TiercelServer {
 
   get webhookUrl(): string {
     return this.baseUrl + WEBHOOK_PATH;
+  }
+
+  /** The query API's base URL, when incidents are enabled. */
+  get apiUrl(): string | undefined {
+    return this.incidents ? this.baseUrl + '/api/v1' : undefined;
+  }
+
+  /** The generated API token's file, when no tokens were configured. */
+  get apiTokenFile(): string | undefined {
+    return this.incidents?.tokenFile;
   }
 
   get outputNames(): readonly string[] {
@@ -203,6 +228,7 @@ export class TiercelServer {
         return reasons;
       },
       onError: (err) => this.logger.error({ err }, 'unexpected error while answering a request'),
+      ...(this.incidents ? { api: this.incidents.router } : {}),
     });
     try {
       this.server = createServer(app, webhook.tls);
@@ -377,6 +403,7 @@ export class TiercelServer {
     await this.pipeline.drain();
     this.logger.info({ evaluated: await this.counter('tiercel_audit_events_evaluated_total') }, 'all accepted events evaluated; closing outputs');
     await this.outputs.close();
+    await this.incidents?.stop();
     await closed;
     clearTimeout(force);
   }

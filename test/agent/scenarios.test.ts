@@ -40,8 +40,8 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, type Server, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -49,14 +49,15 @@ import { type TestContext, after, before, describe, it } from 'node:test';
 import { checkPrerequisites, tryLoadNative } from '../../src/syscall/native/index.js';
 import { anchorPath, anchorsAvailable, anchorsMissingReason } from '../helpers/anchors.js';
 import { BIN, ROOT, runCli } from '../helpers/cli.js';
+import {
+  PY, type Container, type Ran, ctrExec, cgroupMounts, newIdentity, run, sleep, startContainer, stopContainer,
+} from '../helpers/container-env.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'attack.py');
 const PROBE_RULES = join(import.meta.dirname, 'fixtures', 'probe_rules.yaml');
 const TIERCEL_RULES = join(ROOT, 'rules', 'syscall_rules.yaml');
 const UPSTREAM_RULES = anchorPath('falco-rules', 'falco_rules.yaml');
 const RULE_ARGS = ['-r', TIERCEL_RULES, '-r', UPSTREAM_RULES, '-r', PROBE_RULES, '--rule-matching', 'all'];
-/** The real interpreter, not a version manager's shell shim (which would add a bash parent). */
-const PY = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const DROP_RULE = 'Falco internal: syscall event drop';
 /** The issue's bound: an alert within 2 s of the event. */
 const MAX_LATENCY_MS = 2000;
@@ -201,41 +202,6 @@ class AgentProcess {
     clearTimeout(timer);
     return result;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-// ---- running scenario programs ----------------------------------------------------------
-
-interface Ran {
-  readonly pid: number;
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** When the program had exited (ms since the epoch): every syscall of the scenario happened before. */
-  readonly end: number;
-}
-
-/** Runs a program to completion, asynchronously (never spawnSync: the test's event loop must stay free). */
-function run(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ pid: child.pid!, code, stdout, stderr, end: Date.now() });
-    });
-  });
 }
 
 function ok<T extends Ran>(r: T, what: string): T {
@@ -383,170 +349,6 @@ async function expectAlerts(t: TestContext, agent: AgentProcess, from: number, a
     assert.ok(ms <= MAX_LATENCY_MS, `"${expects[i]!.rule}" arrived ${ms} ms after its event (more than ${MAX_LATENCY_MS} ms)`);
   });
   return got;
-}
-
-// ---- cgroups --------------------------------------------------------------------------------
-
-interface CgroupMounts {
-  /** The cgroup v2 hierarchy. */
-  readonly v2?: string;
-  /** The cgroup v1 pids hierarchy. */
-  readonly pids?: string;
-}
-
-function cgroupMounts(): CgroupMounts {
-  let v2: string | undefined;
-  let pids: string | undefined;
-  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
-    const [, dir, type, opts] = line.split(' ');
-    if (type === 'cgroup2') v2 ??= dir;
-    if (type === 'cgroup' && opts?.split(',').includes('pids')) pids ??= dir;
-  }
-  return { ...(v2 ? { v2 } : {}), ...(pids ? { pids } : {}) };
-}
-
-/** A cgroup path created for the test; removes what did not exist before, leaf first. */
-class TestCgroup {
-  readonly dir: string;
-  private readonly created: string[] = [];
-
-  constructor(readonly root: string, readonly rel: string) {
-    const parts = rel.split('/').filter(Boolean);
-    for (let i = 1; i <= parts.length; i++) {
-      const d = join(root, ...parts.slice(0, i));
-      if (!existsSync(d)) this.created.push(d);
-    }
-    this.dir = join(root, ...parts);
-    mkdirSync(this.dir, { recursive: true });
-  }
-
-  /**
-   * Removes the directories this test created, leaf first. Returns the leaf
-   * if it could not be removed (a process of ours is still in it). A parent
-   * that stays busy is in use by someone else (test/native/sensor.test.ts
-   * creates kubepods.slice too), who removes it: it is left alone.
-   */
-  async remove(): Promise<string[]> {
-    const left: string[] = [];
-    for (const d of [...this.created].reverse()) {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          rmdirSync(d);
-          break;
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT') break;
-          if (code !== 'EBUSY' || attempt >= 80) {
-            if (d === this.dir || code !== 'EBUSY') left.push(`${d}: ${code}`);
-            break;
-          }
-          await sleep(25); // an exited task leaves its cgroup asynchronously
-        }
-      }
-    }
-    return left;
-  }
-}
-
-// ---- the container-like environment ---------------------------------------------------------
-
-/** Who a container is: chosen before the agent starts, so the metadata file can name it. */
-interface ContainerIdentity {
-  /** Full 64-hex id, as in the cgroup name. */
-  readonly fullId: string;
-  readonly podUid: string;
-  /** What the agent's metadata file says about it (container A), if anything. */
-  readonly meta?: { readonly name: string; readonly image: string; readonly pod: string; readonly namespace: string };
-}
-
-function newIdentity(meta?: ContainerIdentity['meta']): ContainerIdentity {
-  return { fullId: randomBytes(32).toString('hex'), podUid: randomUUID(), ...(meta ? { meta } : {}) };
-}
-
-interface Container {
-  readonly label: string;
-  readonly meta?: ContainerIdentity['meta'];
-  /** Full 64-hex id, as in the cgroup name. */
-  readonly fullId: string;
-  /** container.id: the first 12 hex digits. */
-  readonly id: string;
-  readonly podUid: string;
-  /** container.type the cgroup path implies. */
-  readonly runtime: string;
-  readonly cgroup: TestCgroup;
-  /** Host pid of the container's pid 1. */
-  readonly initPid: number;
-  readonly overlay?: { readonly merged: string };
-  readonly init: ChildProcess;
-}
-
-async function startContainer(label: string, who: ContainerIdentity, opts: {
-  cgroupRoot: string;
-  rel: (uid: string, id: string) => string;
-  runtime: string;
-  tmp: string;
-  overlay: boolean;
-}): Promise<Container> {
-  const { podUid, fullId } = who;
-  const cgroup = new TestCgroup(opts.cgroupRoot, opts.rel(podUid, fullId));
-  const args = [FIXTURE, 'ctr-init', '--cgroup', cgroup.dir, '--hostname', `tiercel-${label}`, '--shm'];
-  let overlay: { merged: string } | undefined;
-  if (opts.overlay) {
-    const base = join(opts.tmp, `overlay-${label}`);
-    const [lower, upper, work, merged] = ['lower', 'upper', 'work', 'merged'].map((d) => join(base, d));
-    for (const d of [lower!, upper!, work!, merged!]) mkdirSync(d, { recursive: true });
-    args.push('--overlay', `${lower}:${upper}:${work}:${merged}`);
-    overlay = { merged: merged! };
-  }
-  const init = spawn(PY, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  init.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  init.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const deadline = Date.now() + 20_000;
-  let initPid: number | undefined;
-  while (initPid === undefined) {
-    const m = /READY (\d+)/.exec(out);
-    if (m) initPid = Number(m[1]);
-    else if (init.exitCode !== null || init.signalCode !== null) throw new Error(`container ${label} did not start: ${err}${out}`);
-    else if (Date.now() > deadline) throw new Error(`container ${label} did not start within 20 s: ${err}${out}`);
-    else await sleep(10);
-  }
-  return {
-    label, fullId, id: fullId.slice(0, 12), podUid, runtime: opts.runtime, cgroup, initPid, init,
-    ...(overlay ? { overlay } : {}), ...(who.meta ? { meta: who.meta } : {}),
-  };
-}
-
-async function stopContainer(c: Container): Promise<string[]> {
-  if (c.init.exitCode === null && c.init.signalCode === null) {
-    const exited = new Promise((r) => c.init.on('exit', r));
-    c.init.kill('SIGTERM');
-    const timer = setTimeout(() => {
-      try {
-        process.kill(c.initPid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-      c.init.kill('SIGKILL');
-    }, 5000);
-    await exited;
-    clearTimeout(timer);
-  }
-  return c.cgroup.remove();
-}
-
-interface Exec extends Ran {
-  /** Host pid of the program started in the container. */
-  readonly childPid: number;
-}
-
-/** Runs ARGV in the container as `kubectl exec` does: setns into its namespaces, join its cgroup, from "containerd-shim". */
-async function ctrExec(c: Container, argv: readonly string[], opts: { tty?: boolean } = {}): Promise<Exec> {
-  const r = await run(PY, [FIXTURE, 'ctr-exec', '--target', String(c.initPid), '--cgroup', c.cgroup.dir, ...(opts.tty ? ['--tty'] : []), '--', ...argv]);
-  const m = /^PID (\d+)$/m.exec(r.stderr);
-  assert.ok(m, `ctr-exec did not report its child's pid: ${r.stderr}`);
-  return { ...r, childPid: Number(m[1]) };
 }
 
 // ---- the scenarios ----------------------------------------------------------------------------

@@ -44,11 +44,21 @@ export interface ServeProcess {
 }
 
 /**
+ * Its own data directory (the SQLite incident store, the API token) for each
+ * server a test starts, unless the test chose one: servers of concurrent
+ * tests never share a store, and the checkout's ./data stays untouched.
+ */
+function dataDirArgs(args: readonly string[]): string[] {
+  return args.some((a) => a === '--data-dir' || a === '--store' || a === '--no-incidents')
+    ? [] : ['--data-dir', tempDir('tiercel-data-')];
+}
+
+/**
  * Starts `tiercel serve` with `--listen 127.0.0.1:0 --log-format json` plus
  * `args`; resolves when it logs where it listens, rejects if it exits first.
  */
 export function startServe(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', '--log-format', 'json', ...args], {
+  const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', '--log-format', 'json', ...dataDirArgs(args), ...args], {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, TZ: 'UTC', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -106,7 +116,7 @@ export function startServe(args: readonly string[], options: { env?: NodeJS.Proc
 /** Runs `tiercel serve ...` expecting it to exit (bad config, --dry-run). */
 export function runServeToExit(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', '--log-format', 'json', ...args], {
+    const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', '--log-format', 'json', ...dataDirArgs(args), ...args], {
       cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -36,6 +36,9 @@ interface ServeOptions {
   logLevel?: string;
   logFormat?: 'auto' | 'json' | 'pretty';
   dryRun?: boolean;
+  store?: string;
+  dataDir?: string;
+  incidents?: boolean;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -64,6 +67,9 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
     .option('--token-env <name>', 'require the bearer token held in this environment variable (webhook.auth.bearer_token_env)')
     .option('--log-level <level>', 'log level (Falco log_level names or pino names)')
     .addOption(new Option('--log-format <format>', 'log format; auto = readable on a terminal, JSON otherwise').choices(['auto', 'json', 'pretty']))
+    .option('--store <spec>', 'incident store: postgres://URL, sqlite:PATH or a file path (store.url; default SQLite in --data-dir)')
+    .option('--data-dir <dir>', 'where the SQLite store and the generated API token live (data_dir; default ./data)')
+    .option('--no-incidents', 'run without the incident store and query API (incidents.enabled: false)')
     .option('--dry-run', 'check the configuration and the rules, then exit')
     .action(async (opts: ServeOptions) => {
       setExit(await serve(opts));
@@ -85,6 +91,9 @@ function flagSettings(opts: ServeOptions): [string, unknown][] {
   if (opts.tokenEnv !== undefined) s.push(['webhook.auth.bearer_token_env', opts.tokenEnv]);
   if (opts.logLevel !== undefined) s.push(['log_level', opts.logLevel]);
   if (opts.logFormat !== undefined) s.push(['log_format', opts.logFormat]);
+  if (opts.store !== undefined) s.push(['store.url', opts.store]);
+  if (opts.dataDir !== undefined) s.push(['data_dir', opts.dataDir]);
+  if (opts.incidents === false) s.push(['incidents.enabled', false]);
   return s;
 }
 
@@ -123,6 +132,8 @@ function printBanner(server: TiercelServer, logger: Logger, pretty: boolean): vo
   const details = {
     url: server.baseUrl,
     webhook: server.webhookUrl,
+    ...(server.apiUrl ? { api: server.apiUrl } : {}),
+    ...(server.apiTokenFile ? { apiTokenFile: server.apiTokenFile } : {}),
     rules: server.enabledRules,
     outputs: server.outputNames,
   };
@@ -133,7 +144,12 @@ function printBanner(server: TiercelServer, logger: Logger, pretty: boolean): vo
     process.stderr.write(
       `\nTiercel is listening: POST audit EventLists to ${server.webhookUrl}\n` +
       `  health ${server.baseUrl}/healthz, readiness ${server.baseUrl}/readyz, metrics ${server.baseUrl}/metrics\n` +
-      `  ${server.enabledRules} rules enabled; alerts go to: ${server.outputNames.join(', ') || 'no output'}\n\n` +
+      `  ${server.enabledRules} rules enabled; alerts go to: ${server.outputNames.join(', ') || 'no output'}` +
+      `${server.apiUrl ? ' and the incident store' : ''}\n` +
+      (server.apiUrl
+        ? `  incidents: tiercel incidents list   (query API ${server.apiUrl}${server.apiTokenFile ? `, token in ${server.apiTokenFile}` : ''})\n`
+        : '') +
+      '\n' +
       `Send it the bundled sample (a day in a small cluster, with an attack in it) from another terminal:\n\n` +
       `  ${command}\n\n`,
     );
