@@ -12,6 +12,7 @@
  * Exit status: 0 done, 1 failed (not found, unreachable, refused, store
  * error), 2 bad usage (including a filter value the API refuses).
  */
+import { readApiToken } from '../../server/api-token.js';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
@@ -76,7 +77,7 @@ class CommandFailed extends Error {
 function addConnectionOptions(cmd: Command): Command {
   return cmd
     .option('--url <url>', 'a running analyzer (http(s)://host:port); needs a token with the read (list, show) or write scope')
-    .option('--token <token>', `API bearer token for --url (default: $${TOKEN_ENV})`)
+    .option('--token <token>', `API bearer token for --url (default: $${TOKEN_ENV}, else the token an analyzer generated in ./data/api-token)`)
     .option('--store <spec>', `a store to open directly: a SQLite file, sqlite:PATH or postgres://... (default: ./${DEFAULT_STORE_FILE})`)
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'));
 }
@@ -84,7 +85,8 @@ function addConnectionOptions(cmd: Command): Command {
 async function openBackend(opts: ConnectionOptions): Promise<Backend> {
   if (opts.url !== undefined && opts.store !== undefined) throw new UsageError('give either --url or --store, not both');
   if (opts.url !== undefined) {
-    const token = opts.token ?? process.env[TOKEN_ENV];
+    // An analyzer started here without configured tokens generated one in ./data (mode 0600).
+    const token = opts.token ?? process.env[TOKEN_ENV] ?? readApiToken('./data');
     const client = new ApiClient({ url: opts.url, ...(token ? { token } : {}) });
     return {
       listIncidents: (s) => client.listIncidents(s),
