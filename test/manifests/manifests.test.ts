@@ -310,8 +310,14 @@ describe('manifests', () => {
     const pod = ds.spec.template.spec as Obj;
     const account = byKind('ServiceAccount').find((d) => d.obj.metadata.name === pod.serviceAccountName && dirname(d.file) === 'agent');
     assert.ok(account, 'serviceAccountName exists');
-    assert.equal(pod.automountServiceAccountToken, false, 'no API token: the agent does not call the API');
-    assert.equal(byKind('ClusterRole').length + byKind('Role').length, 0, 'no RBAC');
+    // The API token reads pods and nothing else: the agent watches the pods of its node (agent.kubernetes).
+    assert.equal(pod.automountServiceAccountToken, true, 'an API token, to watch pods');
+    const roles = [...byKind('ClusterRole'), ...byKind('Role')].filter((d) => dirname(d.file) === 'agent');
+    assert.equal(roles.length, 1, 'one ClusterRole');
+    assert.deepEqual(roles[0]!.obj.rules, [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }], 'read-only, pods only');
+    const binding = byKind('ClusterRoleBinding').find((d) => dirname(d.file) === 'agent')!.obj;
+    assert.equal(binding.roleRef.name, roles[0]!.obj.metadata.name);
+    assert.deepEqual(binding.subjects.map((x: Obj) => [x.kind, x.name]), [['ServiceAccount', pod.serviceAccountName]]);
 
     assert.equal(pod.hostPID, true, 'host pids: the kernel reports them, the /proc scan needs them');
     assert.notEqual(pod.hostNetwork, true, 'no host network');
@@ -356,6 +362,7 @@ describe('manifests', () => {
     assert.equal(mountOf('/etc'), posix.join(hostRoot, 'etc'), 'the host /etc at HOST_ROOT/etc');
     assert.equal(mountOf('/sys/kernel/btf'), '/sys/kernel/btf', 'BTF where libbpf and the loader look for it');
     assert.equal(env.get('TIERCEL_HOSTNAME')?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName', 'alerts name the node');
+    assert.equal(env.get('NODE_NAME')?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName', 'the node whose pods are watched');
 
     // Probes on the named port; HTTP (the agent's web server has no TLS).
     const ports = new Map((c.ports as Obj[]).map((p) => [p.name as string, p]));
@@ -454,7 +461,10 @@ describe('manifests', () => {
     const ds = objs.find((o) => o.kind === 'DaemonSet')!;
     const cms = new Set(objs.filter((o) => o.kind === 'ConfigMap').map((o) => o.metadata.name));
     for (const v of ds.spec.template.spec.volumes) if (v.configMap) assert.ok(cms.has(v.configMap.name), v.configMap.name);
-    assert.ok(objs.every((o) => o.kind === 'Namespace' || o.metadata.namespace === 'tiercel-agent'));
+    const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
+    for (const o of objs) if (!clusterScoped.has(o.kind)) assert.equal(o.metadata.namespace, 'tiercel-agent', `${o.kind} ${o.metadata.name}`);
+    const binding = objs.find((o) => o.kind === 'ClusterRoleBinding')!;
+    assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: ds.spec.template.spec.serviceAccountName, namespace: 'tiercel-agent' }]);
     assert.equal(ds.spec.template.spec.containers[0].image, 'tiercel:0.1.0');
   });
 });
