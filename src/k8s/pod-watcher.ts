@@ -27,7 +27,7 @@
 import { CoreV1Api, type KubeConfig, Watch } from '@kubernetes/client-node';
 import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
 import type { PodCache } from './pod-cache.js';
-import { readPod } from './pod-model.js';
+import { type PodRecord, readPod } from './pod-model.js';
 
 export type RelistReason = 'start' | 'gone';
 export type WatchEndReason = 'closed' | 'gone' | 'idle' | 'error';
@@ -216,7 +216,8 @@ export class PodWatcher {
     let cont: string | undefined;
     let listRv = '';
     const timeoutMs = this.options.listTimeoutMs ?? 60_000;
-    for (let page = 0; page < 1000; page++) {
+    // At most 20 pages (10,000 pods at the default page size): far past any node, a bound against a runaway server.
+    for (let page = 0; page < 20; page++) {
       const request = this.api.listPodForAllNamespaces({
         fieldSelector: this.fieldSelector,
         limit: this.options.pageSize ?? 500,
@@ -228,8 +229,13 @@ export class PodWatcher {
       cont = result.metadata?._continue || undefined;
       if (!cont) break;
     }
-    const pods = items.map(readPod).filter((p) => p !== undefined && (p.node === undefined || p.node === this.options.nodeName));
-    this.options.cache.replaceAll(pods as NonNullable<(typeof pods)[number]>[]);
+    const pods: PodRecord[] = [];
+    for (const item of items) {
+      const pod = readPod(item);
+      // The field selector already filtered; a pod of another node here would be a server bug, not ours to show.
+      if (pod && (pod.node === undefined || pod.node === this.options.nodeName)) pods.push(pod);
+    }
+    this.options.cache.replaceAll(pods);
     this.resourceVersion = listRv;
     this.stats.relists++;
     this.options.hooks?.onRelist?.(reason, pods.length, listRv);
