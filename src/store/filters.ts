@@ -23,6 +23,11 @@ export const ALERT_ORDER = 'ORDER BY time DESC, seq DESC';
  */
 export function priorityFanout(q: AlertQuery): number[] | undefined {
   if (q.minPriority === undefined) return undefined;
+  // With an equality filter that has its own (x, time) index, that index drives
+  // the query better: splitting by priority would tempt the planner onto the
+  // priority index, walking every alert of that priority in the range.
+  const indexed = [q.namespace, q.pod, q.user, q.rule, q.incidentId];
+  if (indexed.some((v) => v !== undefined)) return undefined;
   const max = rankOf(q.minPriority);
   return max >= PRIORITIES.length - 1 ? undefined : Array.from({ length: max + 1 }, (_, r) => r);
 }
