@@ -112,7 +112,8 @@ interface Choice<T> {
 
 /** What one ingest call changes, assembled into a WriteBatch at the end. */
 class BatchBuilder {
-  readonly alerts: StoredAlert[] = [];
+  /** Evidence and the incident it joined (copied once, at the end, with the final incident). */
+  readonly alerts: [StoredAlert, string][] = [];
   readonly links: IncidentLink[] = [];
   readonly touched = new Map<string, IncidentState>();
   readonly mergedInto = new Map<string, string>();
@@ -193,7 +194,9 @@ export class Correlator {
       for (const k of state.joinKeys.values()) this.index.add(k.kind, k.value, state.id);
       for (const r of state.requests) this.fileRequest(r);
       for (const s of state.sessions) this.fileSession(s);
-      if (state.lastSeen > this.clock) this.clock = this.boundedTime(state.lastSeen);
+      const latest = this.latestPlausibleTime();
+      const t = state.lastSeen > latest ? latest : state.lastSeen;
+      if (t > this.clock) this.clock = t;
     }
     this.enforceBounds();
   }
@@ -215,10 +218,12 @@ export class Correlator {
   /** Joins evidence into incidents; the batch is what the store commits. */
   ingest(evidence: readonly StoredAlert[]): WriteBatch {
     const batch = new BatchBuilder();
+    // An event stamped in the future (a skewed or hostile sender) must not expire everything else.
+    const latest = this.latestPlausibleTime();
     for (const ev of evidence) {
       if (this.seen.has(ev.id) || this.pending.has(ev.id)) continue;
       this.remember(ev.id);
-      const t = this.boundedTime(ev.time);
+      const t = ev.time > latest ? latest : ev.time;
       if (t > this.clock) this.clock = t;
       const f = factsOf(ev);
       if (f.isContext) this.ingestContext(f, batch);
@@ -327,35 +332,56 @@ export class Correlator {
     return { candidates, ...(request ? { request } : {}), ...(session ? { session } : {}) };
   }
 
-  /** Incidents about the same pod (or container, or host) as a runtime alert. */
+  /**
+   * The incident about the same pod (or container, or host) as a runtime
+   * alert. Among equally strong keys the pod's own story (no exec session in
+   * it) comes before someone's exec session, then the most recent. One pass,
+   * nothing allocated unless found: storms go through here.
+   */
   private podCandidates(f: EvidenceFacts, out: Candidate[]): void {
-    const found: Candidate[] = [];
     // A known exec session whose request is unknown is someone's own story: it
     // does not join another session's incident just for being in the same pod.
     const ownSession = f.execSession !== undefined;
-    const consider = (kind: JoinKeyKind, value: string | undefined, key: LinkKey, confidence: Confidence, detail: string): void => {
+    const t = f.ev.time;
+    let best: IncidentState | undefined;
+    let bestKey: LinkKey = 'first';
+    let bestConfidence: Confidence = 'exact';
+    let bestDetail = '';
+    let rivals = 0;
+    const consider = (kind: JoinKeyKind, value: string | undefined, key: LinkKey, confidence: Confidence, detail: () => string): void => {
       if (value === undefined) return;
+      if (best !== undefined && KEY_STRENGTH[key] > KEY_STRENGTH[bestKey]) return;
       for (const id of this.index.get(kind, value)) {
         const inc = this.incidents.get(id);
-        if (!inc || !this.near(inc, f.ev.time) || (ownSession && inc.sessionOwned)) continue;
-        found.push({ incident: inc, key, confidence, detail });
+        if (!inc || !this.near(inc, t) || (ownSession && inc.sessionOwned)) continue;
+        if (best === undefined || KEY_STRENGTH[key] < KEY_STRENGTH[bestKey]) {
+          best = inc;
+          bestKey = key;
+          bestConfidence = confidence;
+          bestDetail = detail();
+          rivals = 1;
+          continue;
+        }
+        if (inc === best) continue;
+        rivals++;
+        const better = best.sessionOwned !== inc.sessionOwned ? !inc.sessionOwned : inc.lastSeen > best.lastSeen || (inc.lastSeen === best.lastSeen && inc.id < best.id);
+        if (better) best = inc;
       }
     };
-    consider('pod_uid', f.podUid, 'pod_uid', 'exact', `pod uid ${f.podUid}`);
-    consider('sa_pod_uid', f.podUid, 'service_account', 'exact', `its service account read secrets (pod uid ${f.podUid})`);
-    consider('pod', f.podKey, 'pod', 'probable', `pod ${f.podKey}`);
-    consider('sa_pod', f.podKey, 'service_account', 'probable', `its service account read secrets (pod ${f.podKey})`);
-    if (f.podKey === undefined) consider('container', f.containerId, 'pod', 'probable', `container ${f.containerId}`);
+    consider('pod_uid', f.podUid, 'pod_uid', 'exact', () => `pod uid ${f.podUid}`);
+    consider('sa_pod_uid', f.podUid, 'service_account', 'exact', () => `its service account read secrets (pod uid ${f.podUid})`);
+    consider('pod', f.podKey, 'pod', 'probable', () => `pod ${f.podKey}`);
+    consider('sa_pod', f.podKey, 'service_account', 'probable', () => `its service account read secrets (pod ${f.podKey})`);
+    if (f.podKey === undefined) consider('container', f.containerId, 'pod', 'probable', () => `container ${f.containerId}`);
     if (f.podKey === undefined && f.containerId === undefined && f.node !== undefined) {
-      consider('node', f.node, 'node', 'ambiguous', `host processes on node ${f.node} within ${this.windowText}`);
+      consider('node', f.node, 'node', 'ambiguous', () => `host processes on node ${f.node} within ${this.windowText}`);
     }
-    if (found.length === 0) return;
-    const ranked = this.rank(found);
-    const best = ranked[0]!;
-    const rivals = new Set(ranked.filter((c) => KEY_STRENGTH[c.key] === KEY_STRENGTH[best.key]).map((c) => c.incident.id));
-    if (rivals.size > 1) {
-      out.push({ ...best, confidence: 'ambiguous', detail: `${best.detail}: ${rivals.size} incidents on it within ${this.windowText}; the latest was chosen` });
-    } else out.push(best);
+    if (best === undefined) return;
+    if (rivals > 1) {
+      out.push({ incident: best, key: bestKey, confidence: 'ambiguous', detail: `${bestDetail}: ${rivals} incidents on it within ${this.windowText}; the pod's own, else the latest, was chosen` });
+    } else {
+      out.push({ incident: best, key: bestKey, confidence: bestConfidence, detail: bestDetail });
+    }
   }
 
   private auditCandidates(f: EvidenceFacts, out: Candidate[], joinedExactly: boolean): void {
@@ -459,7 +485,10 @@ export class Correlator {
         t <= r.time + this.windowNs &&
         (r.incidentId === undefined || this.incidents.has(r.incidentId)),
     );
-    return this.choose(uniqueRequests(candidates), f.sessionCmdline, (r) => [r.command, r.firstOnly], (a, b) => (a.time > b.time ? a : b), {
+    const cmdline = f.sessionCmdline;
+    const fits = (r: ExecRequestRecord): boolean | undefined =>
+      r.command !== undefined && cmdline !== undefined ? commandMatches(r.command, cmdline, r.firstOnly) : undefined;
+    return this.choose(uniqueRequests(candidates), fits, (a, b) => (a.time > b.time ? a : b), {
       one: `${wanted} request on ${f.podKey}`,
       many: `${wanted} requests on ${f.podKey}`,
       chosen: 'the latest before the session was chosen',
@@ -479,14 +508,13 @@ export class Correlator {
         this.incidents.has(s.incidentId),
     );
     const request = f.request;
-    return this.choose(
-      candidates,
-      undefined,
-      () => [undefined, false],
-      (a, b) => (a.firstTime < b.firstTime ? a : b),
-      { one: `session on ${f.podKey} without an exec request`, many: `sessions on ${f.podKey} without an exec request`, chosen: 'the earliest after the request was chosen' },
-      (s) => (request.command !== undefined && s.cmdline !== undefined ? commandMatches(request.command, s.cmdline, request.firstOnly) : undefined),
-    );
+    const fits = (s: SessionRecord): boolean | undefined =>
+      request.command !== undefined && s.cmdline !== undefined ? commandMatches(request.command, s.cmdline, request.firstOnly) : undefined;
+    return this.choose(candidates, fits, (a, b) => (a.firstTime < b.firstTime ? a : b), {
+      one: `session on ${f.podKey} without an exec request`,
+      many: `sessions on ${f.podKey} without an exec request`,
+      chosen: 'the earliest after the request was chosen',
+    });
   }
 
   /**
@@ -496,19 +524,13 @@ export class Correlator {
    */
   private choose<T>(
     items: T[],
-    cmdline: string | undefined,
-    commandOf: (item: T) => [string | undefined, boolean],
+    /** Whether the command fits: true, false, or undefined when one side is unknown. */
+    fits: (item: T) => boolean | undefined,
     prefer: (a: T, b: T) => T,
     words: { one: string; many: string; chosen: string },
-    matchOverride?: (item: T) => boolean | undefined,
   ): Choice<T> | undefined {
     if (items.length === 0) return undefined;
-    const match = (item: T): boolean | undefined => {
-      if (matchOverride) return matchOverride(item);
-      const [command, firstOnly] = commandOf(item);
-      return command !== undefined && cmdline !== undefined ? commandMatches(command, cmdline, firstOnly) : undefined;
-    };
-    const verdicts = items.map((item) => ({ item, m: match(item) }));
+    const verdicts = items.map((item) => ({ item, m: fits(item) }));
     const matching = verdicts.filter((v) => v.m === true).map((v) => v.item);
     const open = verdicts.filter((v) => v.m !== false).map((v) => v.item);
     if (matching.length === 1) return { item: matching[0]!, key: 'command', confidence: 'probable', detail: 'command matches the exec request' };
@@ -526,6 +548,7 @@ export class Correlator {
   }
 
   private rank(cs: Candidate[]): Candidate[] {
+    if (cs.length <= 1) return cs;
     // Best link per incident, then best incident first: strongest key, surest, most recent.
     const best = new Map<IncidentState, Candidate>();
     for (const c of cs) {
@@ -595,7 +618,7 @@ export class Correlator {
     this.learnActor(incident, f, link.confidence);
     this.fileKeys(incident, f, request);
 
-    batch.alerts.push({ ...ev, incidentId: incident.id });
+    batch.alerts.push([ev, incident.id]);
     const l: { -readonly [K in keyof IncidentLink]: IncidentLink[K] } = { incidentId: incident.id, alertId: ev.id, key: link.key, confidence: link.confidence };
     if (link.linkedTo !== undefined) l.linkedTo = link.linkedTo;
     if (link.detail !== undefined) l.detail = clip(link.detail, 500);
@@ -609,13 +632,13 @@ export class Correlator {
     const ev = f.ev;
     const actor = f.actor;
     const node = f.role === 'runtime' || f.role === 'secret_read' ? f.node : undefined;
-    incident.fillTarget({
-      ...(ev.namespace !== undefined && f.role !== 'grant' ? { namespace: ev.namespace } : {}),
-      ...(ev.pod !== undefined ? { pod: ev.pod } : {}),
-      ...(ev.podUid !== undefined ? { podUid: ev.podUid } : {}),
-      ...((f.containerName ?? f.request?.container ?? f.containerId) !== undefined ? { container: (f.containerName ?? f.request?.container ?? f.containerId)! } : {}),
-      ...(node !== undefined ? { node } : {}),
-    });
+    incident.fillTarget(
+      f.role === 'grant' ? undefined : ev.namespace,
+      ev.pod,
+      ev.podUid,
+      f.containerName ?? f.request?.container ?? f.containerId,
+      node,
+    );
     if (actor === undefined || f.role === 'runtime') return;
     const rank = ACTOR_RANK[f.role];
     if (incident.offerActor(actor, rank, confidence) && this.incidents.has(incident.id)) {
@@ -750,7 +773,7 @@ export class Correlator {
     }
     if (from.actor) into.offerActor(from.actor.name, from.actorRank, from.actor.confidence);
     if (from.story !== undefined) into.offerStory(from.story, from.storyRank);
-    into.fillTarget(from.target);
+    into.fillTarget(from.target.namespace, from.target.pod, from.target.podUid, from.target.container, from.target.node);
     for (const [k, first] of from.dedup) if (!into.dedup.has(k) && into.dedup.size < LIMITS.dedup) into.dedup.set(k, first);
     for (const k of from.joinKeys.values()) {
       this.index.remove(k.kind, k.value, from.id);
@@ -854,10 +877,8 @@ export class Correlator {
 
   // ---- time and bounds ----
 
-  private boundedTime(t: bigint): bigint {
-    // An event stamped in the future (a skewed or hostile sender) must not expire everything else.
-    const limit = BigInt(Math.floor(this.now())) * NS_PER_MS + SKEW_NS;
-    return t > limit ? limit : t;
+  private latestPlausibleTime(): bigint {
+    return BigInt(Math.floor(this.now())) * NS_PER_MS + SKEW_NS;
   }
 
   private near(inc: IncidentState, t: bigint): boolean {
@@ -896,12 +917,11 @@ export class Correlator {
       const live = fid === id ? s : (batch.touched.get(fid) ?? this.incidents.get(fid));
       if (live) states.set(fid, live);
     }
-    const alerts = batch.alerts.map((a) => {
-      const id = final(a.incidentId!);
-      const actor = states.get(id)?.actor;
-      const withId = id === a.incidentId ? a : { ...a, incidentId: id };
+    const alerts = batch.alerts.map(([ev, joined]): StoredAlert => {
+      const incidentId = final(joined);
+      const actor = states.get(incidentId)?.actor;
       // Node alerts carry the user the incident is attributed to, for filters.
-      return actor !== undefined && withId.user === undefined && withId.source !== 'k8s_audit' ? { ...withId, user: actor.name } : withId;
+      return actor !== undefined && ev.user === undefined && ev.source !== 'k8s_audit' ? { ...ev, incidentId, user: actor.name } : { ...ev, incidentId };
     });
     const links = batch.links.map((l) => (final(l.incidentId) === l.incidentId ? l : { ...l, incidentId: final(l.incidentId) }));
     const merges: { from: string; into: string }[] = [];

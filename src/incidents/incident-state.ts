@@ -144,11 +144,14 @@ export class IncidentState {
     }
   }
 
-  fillTarget(t: Target): void {
-    for (const k of ['namespace', 'pod', 'podUid', 'container', 'node'] as const) {
-      const v = t[k];
-      if (this.target[k] === undefined && v !== undefined) this.target[k] = v;
-    }
+  /** Fills what the target does not know yet (called for every piece of evidence: no allocation). */
+  fillTarget(namespace?: string, pod?: string, podUid?: string, container?: string, node?: string): void {
+    const t = this.target;
+    if (t.namespace === undefined && namespace !== undefined) t.namespace = namespace;
+    if (t.pod === undefined && pod !== undefined) t.pod = pod;
+    if (t.podUid === undefined && podUid !== undefined) t.podUid = podUid;
+    if (t.container === undefined && container !== undefined) t.container = container;
+    if (t.node === undefined && node !== undefined) t.node = node;
   }
 
   get severity(): Priority {
