@@ -165,7 +165,15 @@ export class Correlator {
   private readonly requestsByPod = new Map<string, ExecRequestRecord[]>();
   /** Exec sessions in incidents by `namespace/pod`. */
   private readonly sessionsByPod = new Map<string, SessionRecord[]>();
-  private readonly seen = new Set<string>();
+  /**
+   * Evidence already joined, by id, with its link. A second delivery (an
+   * agent's retry after the store refused a batch) is written again into the
+   * same incident — the store skips it if the first write did commit — but
+   * not counted again.
+   */
+  private readonly seen = new Map<string, IncidentLink>();
+  /** Incidents merged away → the one they went into, for the links above. */
+  private readonly aliases = new Map<string, string>();
   /** The latest event time seen (bounded by the wall clock): what the window is measured against. */
   private clock = 0n;
   private lastSweep = 0n;
@@ -221,8 +229,7 @@ export class Correlator {
     // An event stamped in the future (a skewed or hostile sender) must not expire everything else.
     const latest = this.latestPlausibleTime();
     for (const ev of evidence) {
-      if (this.seen.has(ev.id) || this.pending.has(ev.id)) continue;
-      this.remember(ev.id);
+      if (this.pending.has(ev.id) || this.replay(ev, batch)) continue;
       const t = ev.time > latest ? latest : ev.time;
       if (t > this.clock) this.clock = t;
       const f = factsOf(ev);
@@ -624,6 +631,7 @@ export class Correlator {
     if (link.detail !== undefined) l.detail = clip(link.detail, 500);
     batch.links.push(l);
     batch.touched.set(incident.id, incident);
+    this.remember(l);
     return incident;
   }
 
@@ -792,6 +800,8 @@ export class Correlator {
     batch.touched.delete(from.id);
     batch.touched.set(into.id, into);
     batch.mergedInto.set(from.id, into.id);
+    this.aliases.set(from.id, into.id);
+    if (this.aliases.size > SEEN_IDS) this.aliases.delete(this.aliases.keys().next().value!);
   }
 
   // ---- waiting context events ----
@@ -885,9 +895,24 @@ export class Correlator {
     return t + this.windowNs >= inc.firstSeen && t <= inc.lastSeen + this.windowNs;
   }
 
-  private remember(id: string): void {
-    this.seen.add(id);
-    if (this.seen.size > SEEN_IDS) this.seen.delete(this.seen.values().next().value!);
+  private remember(link: IncidentLink): void {
+    this.seen.set(link.alertId, link);
+    if (this.seen.size > SEEN_IDS) this.seen.delete(this.seen.keys().next().value!);
+  }
+
+  /** Writes already-joined evidence again, to the incident it joined; false when it is new here. */
+  private replay(ev: StoredAlert, batch: BatchBuilder): boolean {
+    const link = this.seen.get(ev.id);
+    if (link === undefined) return false;
+    let id = link.incidentId;
+    for (let i = 0; i < 64 && this.aliases.has(id); i++) id = this.aliases.get(id)!;
+    const incident = this.incidents.get(id);
+    // Its incident is gone (resolved, expired): the evidence starts afresh.
+    if (incident === undefined) return false;
+    batch.alerts.push([ev, id]);
+    batch.links.push({ ...link, incidentId: id });
+    batch.touched.set(id, incident);
+    return true;
   }
 
   private evict(state: IncidentState): void {

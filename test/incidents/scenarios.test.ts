@@ -303,6 +303,10 @@ describe('(c) cluster-admin granted to X → X execs into a pod', { skip }, () =
     assert.equal(inc.actor?.name, 'minikube');
     for (const id of [grant.id, exec.id, sh.id]) assert.equal(ledger.incidentOf(id), inc.id);
     assert.equal(inc.id, late.merges![0]!.into);
+    // The shell alert delivered again (the store had refused its batch): to the surviving incident, counted once.
+    const retry = correlator.ingest([sh]);
+    assert.equal(retry.alerts[0]!.incidentId, inc.id);
+    assert.equal(retry.incidents[0]!.alertCount, 2);
   });
 
   test('someone else execs after the grant: not the grant\'s story', () => {
