@@ -144,6 +144,7 @@ export class NodeAgent {
           ...(k8s.kubeconfig ? { kubeconfig: k8s.kubeconfig } : {}),
           ...(k8s.nodeName ? { nodeName: k8s.nodeName } : {}),
           ...(staticMetadata ? { override: staticMetadata } : {}),
+          hooks: this.metrics.podWatcher(),
         }, logger.child({ component: 'kubernetes' }));
         this.kubernetes = pods;
         metadata = pods.provider;

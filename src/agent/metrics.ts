@@ -12,6 +12,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { TiercelMetrics } from '../server/base-metrics.js';
 import { eventTypeName } from '../syscall/event-types.js';
 import type { ForwarderMetrics } from './forwarder.js';
+import type { PodWatcherHooks } from '../k8s/pod-watcher.js';
 
 /** Event type codes counted (syscalls below 512, pseudo events from 1024; see wire.h). */
 const TYPE_SLOTS = 2048;
@@ -37,6 +38,11 @@ export class AgentMetrics extends TiercelMetrics {
   readonly analyzerAlerts: Counter<'outcome'>;
   readonly analyzerFailures: Counter;
   readonly analyzerQueue: Gauge;
+  readonly podLists: Counter<'reason'>;
+  readonly podWatchEnds: Counter<'reason'>;
+  readonly podApiErrors: Counter<'phase'>;
+  readonly podEvents: Counter<'type'>;
+  readonly podsListed: Gauge;
 
   private readonly reported = new Float64Array(TYPE_SLOTS);
 
@@ -124,6 +130,43 @@ export class AgentMetrics extends TiercelMetrics {
       name: 'tiercel_analyzer_queue_depth',
       help: 'Alerts waiting for the analyzer to acknowledge them', registers,
     });
+    this.podLists = new Counter({
+      name: 'tiercel_k8s_pod_lists_total',
+      help: 'Lists of the node\'s pods from the Kubernetes API, by reason (start, gone, error)',
+      labelNames: ['reason'], registers,
+    });
+    this.podWatchEnds = new Counter({
+      name: 'tiercel_k8s_pod_watch_restarts_total',
+      help: 'Pod watches that ended and were re-opened, by reason',
+      labelNames: ['reason'], registers,
+    });
+    this.podApiErrors = new Counter({
+      name: 'tiercel_k8s_api_errors_total',
+      help: 'Failed pod lists and watches (retried with backoff), by phase (list, watch)',
+      labelNames: ['phase'], registers,
+    });
+    this.podEvents = new Counter({
+      name: 'tiercel_k8s_pod_events_total',
+      help: 'Pod watch events applied, by type (ADDED, MODIFIED, DELETED, BOOKMARK)',
+      labelNames: ['type'], registers,
+    });
+    this.podsListed = new Gauge({
+      name: 'tiercel_k8s_pods',
+      help: 'Pods of this node in the last list from the Kubernetes API', registers,
+    });
+  }
+
+  /** The Kubernetes pod watcher's view of these metrics (agent.kubernetes). */
+  podWatcher(): PodWatcherHooks {
+    return {
+      onRelist: (reason, pods) => {
+        this.podLists.labels(reason).inc();
+        this.podsListed.set(pods);
+      },
+      onWatchEnd: (reason) => this.podWatchEnds.labels(reason).inc(),
+      onError: (_err, phase) => this.podApiErrors.labels(phase).inc(),
+      onEvent: (type) => this.podEvents.labels(type).inc(),
+    };
   }
 
   /** The analyzer forwarder's view of these metrics. */

@@ -153,7 +153,8 @@ export function factsOf(ev: StoredAlert): EvidenceFacts {
     if (ev.hostname) f.node = ev.hostname;
     if (c.execSession) f.execSession = c.execSession;
     f.sessionCapable = c.execSession !== undefined || (c.pid === undefined && f.containerId !== undefined);
-    let cmdline = c.cmdline;
+    // The agent sends the session root's command line as execCommand (src/syscall/correlation.ts).
+    let cmdline = c.execCommand ?? c.cmdline;
     if (cmdline === undefined && f.execSession !== undefined && c.pid === sessionPid(f.execSession)) {
       // The alert is about the session root itself: its command line is the root's.
       cmdline = fieldText(fields['proc.cmdline']);

@@ -39,6 +39,29 @@ export interface IncidentsRuntime {
 /** Most alerts one POST may carry; an agent sends a few hundred at a time. */
 const MAX_ALERTS_PER_REQUEST = 10_000;
 
+/**
+ * The store as the API sees it: a status change also reaches the correlator,
+ * so a resolved incident takes no more evidence (the next opens a new one)
+ * and a reopened one takes evidence again.
+ */
+function tellingCorrelator(store: Store, correlator: Correlator): Store {
+  const setIncidentStatus: Store['setIncidentStatus'] = async (id, status, note) => {
+    const updated = await store.setIncidentStatus(id, status, note);
+    if (updated) {
+      correlator.statusChanged(id, status, note);
+      if (status !== 'resolved') correlator.warm([updated]);
+    }
+    return updated;
+  };
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'setIncidentStatus') return setIncidentStatus;
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
 export async function startIncidents(config: IncidentsConfig, logger: Logger, metrics: ServerMetrics): Promise<IncidentsRuntime> {
   const log = logger.child({ component: 'incidents' });
   const store = await openStore(config.storeUrl, { dataDir: config.dataDir });
@@ -63,7 +86,7 @@ export async function startIncidents(config: IncidentsConfig, logger: Logger, me
     }
 
     const router = createApiRouter({
-      store,
+      store: tellingCorrelator(store, correlator),
       tokens,
       logger: log,
       ingest: async (items) => {
