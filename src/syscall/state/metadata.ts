@@ -2,9 +2,10 @@
  * Container metadata (`container.name`, `container.image*`,
  * `container.privileged`, `container.mounts`, labels, `k8s.pod.*`,
  * `k8s.ns.name`) beyond what the cgroup path tells (containers.ts). A
- * {@link MetadataProvider} looks it up by {@link ContainerIdentity}; the
- * Kubernetes/CRI provider comes later, and {@link StaticMetadataProvider}
- * serves tests and replays from a YAML or JSON file.
+ * {@link MetadataProvider} looks it up by {@link ContainerIdentity}: the
+ * Kubernetes provider (src/k8s) from the pods of the node, and
+ * {@link StaticMetadataProvider} from a YAML or JSON file (tests, replays,
+ * and overrides of the API's answers).
  */
 import type { ContainerMetadataInput } from '../capture.js';
 import { readFileSync } from 'node:fs';
