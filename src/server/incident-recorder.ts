@@ -44,6 +44,8 @@ export interface RecorderOptions {
   readonly capacity: number;
   /** Evidence per transaction (default 2000). */
   readonly batchMax?: number;
+  /** Called after each commit with the evidence it stored (incident ids set): live views subscribe here. Must not throw. */
+  readonly onCommitted?: (evidence: readonly StoredAlert[]) => void;
 }
 
 interface Waiter {
@@ -158,6 +160,7 @@ export class IncidentRecorder {
     const { store, correlator } = this.options;
     const fresh: Item[] = [];
     const duplicate: Item[] = [];
+    let committed: readonly StoredAlert[] = [];
     try {
       const known = await this.knownIds(items);
       const inBatch = new Set<string>();
@@ -169,13 +172,24 @@ export class IncidentRecorder {
           fresh.push(item);
         }
       }
-      if (fresh.length) await store.write(correlator.ingest(fresh.map((i) => i.evidence)));
+      if (fresh.length) {
+        const batch = correlator.ingest(fresh.map((i) => i.evidence));
+        await store.write(batch);
+        committed = batch.alerts;
+      }
     } catch (e) {
       const err = e as Error;
       this.options.metrics?.dropped('store_error', items.length);
       this.storeErrors.report({ err, evidence: items.length });
       for (const item of items) this.settle(item, 'failed', err);
       return;
+    }
+    if (committed.length && this.options.onCommitted) {
+      try {
+        this.options.onCommitted(committed);
+      } catch (err) {
+        this.options.logger.warn({ err }, 'a subscriber to committed evidence failed');
+      }
     }
     for (const item of fresh) this.settle(item, 'accepted');
     for (const item of duplicate) this.settle(item, 'duplicate');
