@@ -30,6 +30,7 @@
  * Memory is bounded by event time (nothing older than the window is kept),
  * by `maxIncidents` and `maxPending`.
  */
+import { priorityRank } from '../engine/priority.js';
 import { randomUUID } from 'node:crypto';
 import { commandMatches } from './command.js';
 import { type EvidenceFacts, factsOf } from './facts.js';
@@ -425,6 +426,17 @@ export class Correlator {
         }
         break;
       }
+      case 'exec_request': {
+        // Into a pod created (with host access) shortly before: "X created a privileged pod, then exec'd into it".
+        if (joinedExactly || f.podKey === undefined) break;
+        for (const id of this.index.get('created_pod', f.podKey)) {
+          const inc = this.incidents.get(id);
+          if (inc && inc.firstSeen <= t + SKEW_NS && this.near(inc, t)) {
+            out.push({ incident: inc, key: 'pod', confidence: 'probable', detail: `exec into ${f.podKey}, created ${seconds(t - inc.firstSeen)} before` });
+          }
+        }
+        break;
+      }
       default:
         break;
     }
@@ -694,6 +706,10 @@ export class Correlator {
       case 'pod_creation':
         key('pod_uid', f.podUid);
         key('pod', f.podKey);
+        // An exec into the pod someone just created with host access continues that story. Only a
+        // creation found risky counts (the context event, or an alert of Warning or worse): an
+        // informational "object created" must not pull every later exec into the controller's story.
+        if (f.ev.kind === 'context' || priorityRank(f.ev.priority) <= priorityRank('Warning')) key('created_pod', f.podKey);
         break;
       case 'secret_read':
         key('sa_pod_uid', f.podUid);

@@ -40,7 +40,7 @@ export interface SessionRecord {
 }
 
 /** Kinds of keys the correlator looks incidents up by. */
-export const JOIN_KEY_KINDS = ['audit_id', 'exec_session', 'pod_uid', 'pod', 'container', 'node', 'user', 'actor', 'sa_pod', 'sa_pod_uid'] as const;
+export const JOIN_KEY_KINDS = ['audit_id', 'exec_session', 'pod_uid', 'pod', 'container', 'node', 'user', 'actor', 'sa_pod', 'sa_pod_uid', 'created_pod'] as const;
 export type JoinKeyKind = (typeof JOIN_KEY_KINDS)[number];
 const JOIN_KINDS = new Set<string>(JOIN_KEY_KINDS);
 

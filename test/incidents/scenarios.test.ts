@@ -227,6 +227,54 @@ describe('(b) privileged or hostPath pod created → the host\'s /etc written fr
   });
 });
 
+// ---- (b') a pod created with host access, then someone execs into it ----
+
+describe('(b\') a pod created with host access, then an exec into it', { skip }, () => {
+  // The recorded privileged pod, then mallory's exec into it (a copy of the recorded exec, retargeted).
+  const pod = 'nginx-deployment-5cdcc99dbf-rgw6z';
+  const execInto = (name: string, dt: number) =>
+    variant(readAnchorEvent('exec_pod.json'), {
+      auditID: `6a1d0c55-2222-4c3a-9d7e-8f00aa00000${dt}`,
+      user: { username: 'mallory', groups: ['system:authenticated'] },
+      objectRef: { resource: 'pods', namespace: 'default', name, apiVersion: 'v1', subresource: 'exec' },
+      requestURI: `/api/v1/namespaces/default/pods/${name}/exec?command=sh&container=nginx&stdin=true&stdout=true&tty=true`,
+      requestReceivedTimestamp: new Date(Date.parse('2018-10-25T14:09:12.572676Z') + dt * 1000).toISOString(),
+      stageTimestamp: new Date(Date.parse('2018-10-25T14:09:12.572676Z') + dt * 1000 + 40).toISOString(),
+    });
+  const creationAlert = (priority: 'Error' | 'Informational'): StoredAlert =>
+    stored({
+      time: at('2018-10-25T14:09:12.572676Z'),
+      rule: priority === 'Error' ? 'Pod With Full Host Access' : 'K8s Object Created',
+      priority,
+      source: 'k8s_audit',
+      tags: ['k8s'],
+      message: `pod created (user=system:serviceaccount:kube-system:replicaset-controller pod=${pod})`,
+      outputFields: { 'ka.user.name': 'system:serviceaccount:kube-system:replicaset-controller', 'ka.target.name': pod, 'ka.target.namespace': 'default' },
+      hostname: 'analyzer',
+      correlation: { auditId: '0c3b7d8a-0000-4c3a-9d7e-8f00aa000001', user: 'system:serviceaccount:kube-system:replicaset-controller', verb: 'create', resource: 'pods', namespace: 'default', name: pod },
+    });
+
+  test('the risky creation and the exec into the same pod are one incident (pod, probable)', () => {
+    const created = creationAlert('Error');
+    const exec = context(execInto(pod, 40));
+    const ledger = run([[created], [exec]]);
+    const inc = only(ledger.stories);
+    assert.equal(ledger.incidentOf(exec.id), inc.id);
+    assert.equal(ledger.link(exec.id).key, 'pod');
+    assert.equal(ledger.link(exec.id).confidence, 'probable');
+  });
+
+  test('an exec into another pod, or after an informational creation, stays apart', () => {
+    const created = creationAlert('Error');
+    const other = context(execInto('other-pod', 40));
+    assert.equal(run([[created], [other]]).stories.length, 1, 'the exec into another pod waits as context: no join');
+    const routine = creationAlert('Informational');
+    const exec = context(execInto(pod, 41));
+    const ledger = run([[routine], [exec]]);
+    assert.equal(ledger.evidence.has(exec.id), false, 'an ordinary pod creation does not pull in the exec');
+  });
+});
+
 // ---- (c) cluster-admin granted to X → X execs into a pod ----
 
 describe('(c) cluster-admin granted to X → X execs into a pod', { skip }, () => {
