@@ -67,7 +67,7 @@ export function shortTime(iso: string): string {
 
 export function targetText(t: TargetJson): string {
   const where = t.namespace !== null && t.pod !== null ? `${t.namespace}/${t.pod}`
-    : t.pod ?? (t.namespace !== null ? `${t.namespace}/` : '');
+    : t.pod ?? (t.namespace !== null ? `namespace ${t.namespace}` : '');
   const parts = [where];
   if (t.container !== null) parts.push(`container=${t.container}`);
   if (t.node !== null) parts.push(`node=${t.node}`);

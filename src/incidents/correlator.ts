@@ -680,7 +680,9 @@ export class Correlator {
         incident.offerStory(`${clip(actor, 100)} read secrets`, rank);
         break;
       case 'grant':
-        incident.offerStory(`${clip(actor, 60)} granted ${clip(f.grantedRole ?? 'a role', 40)} to ${clip((f.subjects ?? []).join(', '), 80)}`, rank);
+        // A binding whose subjects the event does not show (no request object logged) says only that a role was granted.
+        const subjects = (f.subjects ?? []).join(', ');
+        incident.offerStory(`${clip(actor, 60)} granted ${clip(f.grantedRole ?? 'a role', 40)}${subjects ? ` to ${clip(subjects, 80)}` : ''}`, rank);
         break;
       default:
         incident.offerStory(clip(actor, 100), rank);
