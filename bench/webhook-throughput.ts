@@ -14,7 +14,8 @@
  * Environment: BENCH_EVENTS (measured events, default 200000), BENCH_WARMUP
  * (default 40000), BENCH_CONCURRENCY (requests in flight, default 4),
  * BENCH_SERVER_NODE_ARGS (extra node options for the server, e.g. --cpu-prof),
- * BENCH_BUFFERED=1 (buffered_outputs), BENCH_NO_OUTPUT=1 (file output off: diagnosis only).
+ * BENCH_BUFFERED=1 (buffered_outputs), BENCH_NO_OUTPUT=1 (file output off: diagnosis only),
+ * BENCH_NO_INCIDENTS=1 (no incident store: diagnosis only).
  * Needs a build (`npm run build`): the server is bin/tiercel.js.
  */
 import { spawn } from 'node:child_process';
@@ -229,6 +230,9 @@ async function main(): Promise<void> {
     stdout_output: { enabled: false },
     file_output: { enabled: process.env['BENCH_NO_OUTPUT'] !== '1', filename: alertsFile, keep_alive: true },
     buffered_outputs: process.env['BENCH_BUFFERED'] === '1',
+    // The analyzer as it runs by default: alerts also go to the incident store (SQLite here).
+    data_dir: join(dir, 'data'),
+    incidents: { enabled: process.env['BENCH_NO_INCIDENTS'] !== '1' },
   }));
   const nodeArgs = (process.env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const server = spawn(process.execPath, [...nodeArgs, join(PACKAGE_ROOT, 'bin', 'tiercel.js'), 'serve', '--config', config,
