@@ -218,6 +218,24 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         },
       },
     },
+    '/alerts/stream': {
+      get: {
+        operationId: 'streamAlerts', summary: 'New alerts as server-sent events', tags: ['alerts'], 'x-scope': 'read',
+        description: 'A `text/event-stream` that stays open: one event per alert once it is committed '
+          + '(`id: <alert id>`, `event: alert`, `data: <the alert as GET /alerts/{id} answers it>`), and a `: ping` '
+          + 'comment every 15 s. Send the bearer token in the Authorization header (read the stream with fetch; '
+          + 'never put the token in the URL). A client that stops reading is disconnected once 1 MiB waits for it; '
+          + 'catch up with GET /alerts after reconnecting. 404 when the server has no stream (incidents disabled), '
+          + '503 when too many clients are connected or the server is shutting down.',
+        responses: {
+          200: { description: 'The event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          401: ref('responses', 'Unauthorized'),
+          403: ref('responses', 'Forbidden'),
+          404: ref('responses', 'NotFound'),
+          503: ref('responses', 'Busy'),
+        },
+      },
+    },
     '/alerts/{id}': {
       get: {
         operationId: 'getAlert', summary: 'One alert or context event', tags: ['alerts'], 'x-scope': 'read',

@@ -8,6 +8,7 @@
  * | `GET /incidents`, `GET /incidents/:id` | read |
  * | `POST /incidents/:id/status`, `/acknowledge`, `/resolve` | write |
  * | `GET /alerts`, `GET /alerts/:id`, `GET /stats` | read |
+ * | `GET /alerts/stream` (server-sent events, src/api/stream.ts) | read (404 without a stream) |
  * | `POST /alerts` | ingest (404 when the server takes no alerts) |
  *
  * Every answer is JSON, errors included (`{"error", "message"}`); an unknown
@@ -26,6 +27,7 @@ import { DEFAULT_MAX_INGEST_BYTES, RequestAbortedError, readAlertBatch } from '.
 import { type AlertIngestHandler, IngestRejected } from './ingest-types.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 import { StoreUnavailableError, createQueryService, parseStatusBody } from './service.js';
+import type { AlertStream } from './stream.js';
 
 export type { ApiToken } from './auth.js';
 export type { AlertIngestHandler } from './ingest-types.js';
@@ -38,6 +40,8 @@ export interface ApiRouterOptions {
   /** Largest `POST /alerts` body, before and after gzip decompression (default 16 MiB). */
   readonly maxIngestBytes?: number;
   readonly logger: Logger;
+  /** New alerts as server-sent events at `GET /alerts/stream`; without it that route answers 404. */
+  readonly stream?: AlertStream;
   /** Called once per answered request, with the route pattern (`/incidents/:id`, or `unmatched`) for bounded metric labels. */
   onRequest?(route: string, status: number, ms: number): void;
 }
@@ -75,6 +79,7 @@ const ROUTES: ReadonlyArray<readonly [string, readonly string[]]> = [
   ['/incidents/:id/acknowledge', ['POST']],
   ['/incidents/:id/resolve', ['POST']],
   ['/alerts', ['GET', 'POST']],
+  ['/alerts/stream', ['GET']],
   ['/alerts/:id', ['GET']],
   ['/stats', ['GET']],
 ];
@@ -142,6 +147,13 @@ export function createApiRouter(options: ApiRouterOptions): Router {
 
   router.get('/alerts', auth('read'), async (req, res) => {
     sendJson(res, 200, await service.listAlerts(searchOf(req)));
+  });
+  // Before /alerts/:id, which would take `stream` for an id.
+  router.get('/alerts/stream', (_req, _res, next) => {
+    if (options.stream) return next();
+    throw notFound('this server has no live alert stream');
+  }, auth('read'), (req, res) => {
+    options.stream!.handle(req, res);
   });
   router.get('/alerts/:id', auth('read'), async (req, res) => {
     sendJson(res, 200, await service.alert(String(req.params['id'])));
