@@ -7,7 +7,8 @@
  * - `GET /readyz` — 200 when rules are loaded, the queue takes batches and
  *   the server is not shutting down, else 503 with the reasons;
  * - `GET /metrics` — Prometheus text format;
- * - `/api/v1/...` — the query API (src/api; bearer tokens), when incidents are enabled.
+ * - `/api/v1/...` — the query API (src/api; bearer tokens), when incidents are enabled;
+ * - `/` and `/ui/...` — the web UI (src/server/ui.ts), when incidents are enabled.
  *
  * Health, readiness and metrics are not authenticated, so kubelet probes and
  * Prometheus need no client certificate; they reveal counts, not events.
@@ -37,6 +38,8 @@ export interface HttpAppOptions {
   readonly onError: (err: Error) => void;
   /** The query API, served under /api/v1 (absent when incidents are disabled). */
   readonly api?: express.Router;
+  /** The web UI's files (`/`, `/ui/...`), mounted after the API and before the fallbacks. */
+  readonly ui?: express.Router;
 }
 
 /** `GET /healthz`, `/readyz` and `/metrics`, shared by the analyzer and the agent. */
@@ -99,6 +102,7 @@ export function createApp(options: HttpAppOptions): express.Express {
     req.resume();
     sendError(res, 405, 'method_not_allowed', `${req.method} is not allowed on ${WEBHOOK_PATH}; use POST`, { Allow: 'POST' });
   });
+  if (options.ui) app.use(options.ui);
   addFallbackHandlers(app, options.onError);
   return app;
 }

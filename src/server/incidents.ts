@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { createApiRouter } from '../api/router.js';
 import type { ApiToken } from '../api/auth.js';
 import { IngestRejected } from '../api/ingest-types.js';
+import { createAlertStream } from '../api/stream.js';
 import type { AuditEvent } from '../audit/event.js';
 import type { IncidentsConfig } from '../config/incidents.js';
 import type { Alert } from '../engine/alert.js';
@@ -24,10 +25,13 @@ import type { Store } from '../store/types.js';
 import { loadOrCreateApiToken } from './api-token.js';
 import { IncidentRecorder } from './incident-recorder.js';
 import type { ServerMetrics } from './metrics.js';
+import { createUiRouter } from './ui.js';
 
 export interface IncidentsRuntime {
   readonly store: Store;
   readonly router: Router;
+  /** The web UI's files (src/server/ui.ts). */
+  readonly ui: Router;
   /** Where the generated token is, when no tokens were configured. */
   readonly tokenFile: string | undefined;
   /** Hands an evaluated audit event and its alerts to correlation. Never throws. */
@@ -72,8 +76,13 @@ export async function startIncidents(config: IncidentsConfig, logger: Logger, me
     correlator.warm(active);
     log.info({ store: store.location, engine: store.engine, activeIncidents: active.length }, `incident store: ${store.engine} at ${store.location}`);
 
+    // The live view of committed alerts (GET /api/v1/alerts/stream), fed by the recorder after each commit.
+    const stream = createAlertStream({
+      onSlowClient: (bytes) => log.info({ bufferedBytes: bytes }, 'alert stream: disconnected a client that stopped reading'),
+    });
     const recorder = new IncidentRecorder({
       store, correlator, logger: log, metrics: metrics.recorder(), capacity: config.queueCapacity,
+      onCommitted: (evidence) => stream.publish(evidence),
     });
 
     let tokens: ApiToken[] = config.tokens.map((t) => ({ name: t.name, token: t.token, scopes: t.scopes }));
@@ -89,6 +98,7 @@ export async function startIncidents(config: IncidentsConfig, logger: Logger, me
       store: tellingCorrelator(store, correlator),
       tokens,
       logger: log,
+      stream,
       ingest: async (items) => {
         if (items.length > MAX_ALERTS_PER_REQUEST) {
           throw new IngestRejected(413, `at most ${MAX_ALERTS_PER_REQUEST} alerts per request, got ${items.length}`);
@@ -121,6 +131,7 @@ export async function startIncidents(config: IncidentsConfig, logger: Logger, me
     return {
       store,
       router,
+      ui: createUiRouter(),
       tokenFile,
       observe(evt, alerts) {
         try {
@@ -135,6 +146,7 @@ export async function startIncidents(config: IncidentsConfig, logger: Logger, me
       },
       async stop() {
         clearInterval(retention);
+        stream.close();
         await recorder.close();
         await store.close();
       },

@@ -228,7 +228,7 @@ export class TiercelServer {
         return reasons;
       },
       onError: (err) => this.logger.error({ err }, 'unexpected error while answering a request'),
-      ...(this.incidents ? { api: this.incidents.router } : {}),
+      ...(this.incidents ? { api: this.incidents.router, ui: this.incidents.ui } : {}),
     });
     try {
       this.server = createServer(app, webhook.tls);
