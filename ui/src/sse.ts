@@ -1,0 +1,78 @@
+/**
+ * Reads `GET /api/v1/alerts/stream` with fetch, so the bearer token travels
+ * in the Authorization header (EventSource cannot send one, and the token
+ * must not go into a URL). Reconnects after a pause when the stream ends.
+ */
+import { API_BASE, authHeaders } from './api.js';
+import type { Alert } from './types.js';
+
+/** Splits server-sent-event text into events; returns the events and the unfinished rest. Pure. */
+export function parseSse(buffer: string): { events: { event: string; data: string }[]; rest: string } {
+  const events: { event: string; data: string }[] = [];
+  const normalized = buffer.replace(/\r\n?/g, '\n');
+  const blocks = normalized.split('\n\n');
+  const rest = blocks.pop() ?? '';
+  for (const block of blocks) {
+    let event = 'message';
+    const data: string[] = [];
+    for (const line of block.split('\n')) {
+      if (line === '' || line.startsWith(':')) continue;
+      const i = line.indexOf(':');
+      const name = i < 0 ? line : line.slice(0, i);
+      const value = i < 0 ? '' : line.slice(i + 1).replace(/^ /, '');
+      if (name === 'event') event = value;
+      else if (name === 'data') data.push(value);
+    }
+    if (data.length) events.push({ event, data: data.join('\n') });
+  }
+  return { events, rest };
+}
+
+export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'closed';
+
+/** Follows the stream until the returned function is called. */
+export function followAlerts(onAlert: (a: Alert) => void, onState: (s: StreamState) => void): () => void {
+  const controller = new AbortController();
+  let stopped = false;
+  const run = async (): Promise<void> => {
+    while (!stopped) {
+      onState('connecting');
+      try {
+        const res = await fetch(`${API_BASE}/alerts/stream`, { headers: authHeaders(), signal: controller.signal, cache: 'no-store' });
+        if (res.status === 401 || res.status === 403) {
+          onState('closed');
+          return;
+        }
+        if (!res.ok || !res.body) throw new Error(`stream: ${res.status}`);
+        onState('live');
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          const parsed = parseSse(buffer + value);
+          buffer = parsed.rest;
+          for (const e of parsed.events) {
+            if (e.event !== 'alert') continue;
+            try {
+              onAlert(JSON.parse(e.data) as Alert);
+            } catch {
+              // a malformed event is skipped, not fatal
+            }
+          }
+        }
+      } catch {
+        if (stopped) return;
+      }
+      if (stopped) return;
+      onState('reconnecting');
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+  };
+  void run();
+  return () => {
+    stopped = true;
+    controller.abort();
+    onState('closed');
+  };
+}
