@@ -94,6 +94,18 @@ export const POSTGRES_MIGRATIONS: readonly Migration<PoolClient>[] = [
       CREATE INDEX links_incident ON links (incident_id);
     `,
   },
+  {
+    version: 2,
+    name: 'links folded into alerts',
+    // As in SQLite: an alert is in at most one incident, its link is four columns of its row.
+    up: `
+      ALTER TABLE alerts ADD COLUMN link_key text, ADD COLUMN link_confidence text, ADD COLUMN linked_to text, ADD COLUMN link_detail text;
+      UPDATE alerts SET incident_id = links.incident_id, link_key = links.link_key, link_confidence = links.confidence,
+        linked_to = links.linked_to, link_detail = links.detail
+      FROM links WHERE links.alert_id = alerts.id AND (alerts.incident_id IS NULL OR alerts.incident_id = links.incident_id);
+      DROP TABLE links;
+    `,
+  },
 ];
 
 /**

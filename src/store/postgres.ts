@@ -11,10 +11,10 @@ import { migratePostgres, withMigrationLock } from './postgres-migrate.js';
 import { POSTGRES_MIGRATIONS, ensureTrigramIndexes } from './postgres-schema.js';
 import { pageLimit, toDollar } from './query.js';
 import {
-  ALERT_COLUMNS, ALERT_SELECT, INCIDENT_COLUMNS, INCIDENT_UPSERT_SET, LINK_COLUMNS,
+  ALERT_COLUMNS, ALERT_SELECT, INCIDENT_COLUMNS, INCIDENT_UPSERT_SET,
   alertParams, incidentParams, linkParams, rowToAlert, rowToIncident, rowToLink, type Codec, type Row,
 } from './rows.js';
-import { ageCutoff, checkKnownIds, checkRetention, countCutoffOffset, page, timelineEntry, timelineLimit } from './shared.js';
+import { ageCutoff, checkKnownIds, checkRetention, countCutoffOffset, linksByAlert, page, timelineEntry, timelineLimit } from './shared.js';
 import { redactUrl } from './spec.js';
 import * as S from './sql.js';
 import { assembleStats, planStats, statsSql } from './stats.js';
@@ -104,13 +104,13 @@ export class PostgresStore implements Store {
 
   async write(batch: WriteBatch): Promise<void> {
     await this.transaction(async (client) => {
-      const inserted = new Set<string>();
+      const links = linksByAlert(batch, CODEC.text);
       for (const chunk of chunks(batch.alerts, ROWS_PER_STATEMENT)) {
-        const rows = await this.insertMany(client, 'alerts', ALERT_COLUMNS, chunk.map((a) => alertParams(a, CODEC)),
-          'ON CONFLICT (id) DO NOTHING RETURNING id');
-        for (const r of rows) inserted.add(r.id as string);
+        await this.insertMany(client, 'alerts', ALERT_COLUMNS, chunk.map((a) => alertParams(a, CODEC, links.get(CODEC.text(a.id)))),
+          'ON CONFLICT (id) DO NOTHING');
       }
-      const skipped = new Set(batch.alerts.map((a) => CODEC.text(a.id)).filter((id) => !inserted.has(id)));
+      // Stored with their alerts, or skipped with them (a retry: the first write wins).
+      for (const a of batch.alerts) links.delete(CODEC.text(a.id));
 
       // One statement cannot upsert a row twice: the last version of an incident in the batch wins.
       const incidents = [...new Map(batch.incidents.map((i) => [CODEC.text(i.id), i])).values()];
@@ -129,21 +129,15 @@ export class PostgresStore implements Store {
         }
       }
 
-      const links = [...new Map(batch.links
-        .filter((l) => !skipped.has(CODEC.text(l.alertId)))
-        .map((l) => [`${CODEC.text(l.alertId)}\u0000${CODEC.text(l.incidentId)}`, l])).values()];
-      for (const chunk of chunks(links, ROWS_PER_STATEMENT)) {
-        await this.insertMany(client, 'links', LINK_COLUMNS, chunk.map((l) => linkParams(l, CODEC)),
-          'ON CONFLICT (alert_id, incident_id) DO UPDATE SET link_key = excluded.link_key, confidence = excluded.confidence, ' +
-          'linked_to = excluded.linked_to, detail = excluded.detail');
-      }
-      const inBatch = new Set(batch.alerts.map((a) => CODEC.text(a.id)));
-      const adopt = links.filter((l) => !inBatch.has(CODEC.text(l.alertId)));
-      if (adopt.length) {
+      // Links for evidence stored earlier: one UPDATE (see S.LINK_ADOPT).
+      if (links.size) {
+        const rows = [...links.values()].map((l) => linkParams(l, CODEC));
+        const col = (i: number): unknown[] => rows.map((r) => r[i]);
         await client.query(
-          'UPDATE alerts SET incident_id = l.inc FROM unnest($1::text[], $2::text[]) AS l(inc, aid) ' +
-            'WHERE alerts.id = l.aid AND alerts.incident_id IS NULL',
-          [adopt.map((l) => CODEC.text(l.incidentId)), adopt.map((l) => CODEC.text(l.alertId))],
+          'UPDATE alerts SET incident_id = l.inc, link_key = l.k, link_confidence = l.conf, linked_to = l.lt, link_detail = l.det ' +
+            'FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS l(inc, k, conf, lt, det, aid) ' +
+            'WHERE alerts.id = l.aid AND (alerts.incident_id IS NULL OR alerts.incident_id = l.inc)',
+          [col(0), col(1), col(2), col(3), col(4), col(5)],
         );
       }
 
@@ -200,15 +194,12 @@ export class PostgresStore implements Store {
   }
 
   async incidentTimeline(id: string, limit?: number): Promise<TimelineEntry[]> {
-    const rows = await this.query(S.TIMELINE, [CODEC.text(id), CODEC.text(id), timelineLimit(limit)]);
+    const rows = await this.query(S.TIMELINE, [CODEC.text(id), timelineLimit(limit)]);
     return rows.map((r) => timelineEntry(r, CODEC));
   }
 
   async incidentLinks(id: string): Promise<IncidentLink[]> {
-    const rows = await this.query(
-      'SELECT l.* FROM links l LEFT JOIN alerts a ON a.id = l.alert_id WHERE l.incident_id = ? ORDER BY a.time, a.seq, l.alert_id',
-      [CODEC.text(id)],
-    );
+    const rows = await this.query(S.INCIDENT_LINKS, [CODEC.text(id)]);
     return rows.map(rowToLink);
   }
 
@@ -258,7 +249,6 @@ export class PostgresStore implements Store {
       const n = await this.transaction(async (client) => {
         const rows = await this.query(S.RETENTION_CHUNK, [c.time, c.seq, RETENTION_CHUNK], client);
         if (rows.length === 0) return 0;
-        await client.query('DELETE FROM links WHERE alert_id = ANY($1::text[])', [rows.map((r) => r.id)]);
         result.deletedAlerts += rows.filter((r) => r.kind === 'alert').length;
         const incidents = [...new Set(rows.map((r) => r.incident_id).filter((x): x is string => typeof x === 'string'))];
         if (incidents.length) {
@@ -267,10 +257,7 @@ export class PostgresStore implements Store {
             [incidents],
           );
           const ids = gone.rows.map((r: Row) => r.id as string);
-          if (ids.length) {
-            await client.query('DELETE FROM links WHERE incident_id = ANY($1::text[])', [ids]);
-            await client.query('DELETE FROM incident_rules WHERE incident_id = ANY($1::text[])', [ids]);
-          }
+          if (ids.length) await client.query('DELETE FROM incident_rules WHERE incident_id = ANY($1::text[])', [ids]);
           result.deletedIncidents += ids.length;
         }
         return rows.length;

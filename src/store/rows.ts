@@ -33,22 +33,41 @@ export interface Codec {
   readonly textIsIdentity: boolean;
 }
 
+/**
+ * An alert is in at most one incident, so the link that attached it (key,
+ * confidence, what it joined to, detail) lives in its row: NULL `link_key`
+ * = no link. One row written per alert, and a merge moves links with the
+ * evidence in the same UPDATE.
+ */
+export const LINK_FIELDS = ['link_key', 'link_confidence', 'linked_to', 'link_detail'] as const;
+
 export const ALERT_COLUMNS = [
   'id', 'kind', 'time', 'rule', 'priority', 'priority_rank', 'source', 'tags', 'output', 'output_fields',
   'hostname', 'correlation', 'namespace', 'pod', 'pod_uid', 'container_id', 'user_name', 'dedup_key',
-  'incident_id', 'received_at', 'search',
+  'incident_id', 'received_at', 'search', ...LINK_FIELDS,
 ] as const;
 
-/** Columns read back (everything but the derived ones). */
-export const ALERT_SELECT = 'seq, ' + ALERT_COLUMNS.filter((c) => c !== 'priority_rank' && c !== 'search').join(', ');
+/** Columns read back as an alert (everything but the derived ones and the link). */
+export const ALERT_SELECT = 'seq, ' + ALERT_COLUMNS
+  .filter((c) => c !== 'priority_rank' && c !== 'search' && !(LINK_FIELDS as readonly string[]).includes(c)).join(', ');
 
-export function alertParams(a: StoredAlert, c: Codec): unknown[] {
+/** An alert's link as read back (see {@link rowToLink}). */
+export const LINK_SELECT = `incident_id, id AS alert_id, ${LINK_FIELDS.join(', ')}`;
+
+/**
+ * `link`: the one attaching this alert, if any. A link to another incident
+ * than the alert's own is ignored (an alert is in one incident); an alert
+ * without one joins the link's incident.
+ */
+export function alertParams(a: StoredAlert, c: Codec, link?: IncidentLink): unknown[] {
   const t = (s: string | undefined): string | null => (s === undefined ? null : c.text(s));
+  const l = link !== undefined && (a.incidentId === undefined || a.incidentId === link.incidentId) ? link : undefined;
   return [
     c.text(a.id), a.kind, a.time, c.text(a.rule), a.priority, rankOf(a.priority), c.text(a.source),
     jsonText(a.tags, c), c.text(a.output), jsonText(a.outputFields, c), c.text(a.hostname), jsonText(a.correlation, c),
-    t(a.namespace), t(a.pod), t(a.podUid), t(a.containerId), t(a.user), c.text(a.dedupKey), t(a.incidentId),
+    t(a.namespace), t(a.pod), t(a.podUid), t(a.containerId), t(a.user), c.text(a.dedupKey), t(a.incidentId ?? l?.incidentId),
     a.receivedAt, c.text(foldForSearch(`${a.output}\n${a.rule}\n${a.hostname}`)),
+    l?.key ?? null, l?.confidence ?? null, t(l?.linkedTo), t(l?.detail),
   ];
 }
 
@@ -141,24 +160,28 @@ export function rowToIncident(r: Row, c: Codec): Incident {
   return i as unknown as Incident;
 }
 
-export const LINK_COLUMNS = ['incident_id', 'alert_id', 'link_key', 'confidence', 'linked_to', 'detail'] as const;
-
+/**
+ * Params of {@link LINK_ADOPT} for a link whose alert was stored earlier:
+ * incident, key, confidence, linked to, detail, alert, incident.
+ */
 export function linkParams(l: IncidentLink, c: Codec): unknown[] {
+  const id = c.text(l.incidentId);
   return [
-    c.text(l.incidentId), c.text(l.alertId), l.key, l.confidence,
-    l.linkedTo === undefined ? null : c.text(l.linkedTo), l.detail === undefined ? null : c.text(l.detail),
+    id, l.key, l.confidence, l.linkedTo === undefined ? null : c.text(l.linkedTo),
+    l.detail === undefined ? null : c.text(l.detail), c.text(l.alertId), id,
   ];
 }
 
+/** A link from the columns of {@link LINK_SELECT}. */
 export function rowToLink(r: Row): IncidentLink {
   const l: Record<string, unknown> = {
     incidentId: r.incident_id as string,
     alertId: r.alert_id as string,
     key: r.link_key as LinkKey,
-    confidence: r.confidence as Confidence,
+    confidence: r.link_confidence as Confidence,
   };
   optional(l, 'linkedTo', r.linked_to);
-  optional(l, 'detail', r.detail);
+  optional(l, 'detail', r.link_detail);
   return l as unknown as IncidentLink;
 }
 

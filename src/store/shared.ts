@@ -2,7 +2,7 @@
  * Small pieces both engines use around their queries: pages and their
  * cursors, timeline rows, retention cutoffs.
  */
-import type { TimelineEntry } from '../incidents/model.js';
+import type { IncidentLink, TimelineEntry, WriteBatch } from '../incidents/model.js';
 import { encodeCursor, type CursorPosition } from './cursor.js';
 import { rowToAlert, rowToLink, type Codec, type Row } from './rows.js';
 import { StoreQueryError, type Page, type RetentionPolicy } from './types.js';
@@ -31,12 +31,7 @@ export function timelineEntry(r: Row, c: Codec): TimelineEntry {
     count: c.num(r.group_count),
     lastTime: c.big(r.group_last),
   };
-  if (r.l_alert_id !== null && r.l_alert_id !== undefined) {
-    entry.link = rowToLink({
-      incident_id: r.l_incident_id, alert_id: r.l_alert_id, link_key: r.l_link_key,
-      confidence: r.l_confidence, linked_to: r.l_linked_to, detail: r.l_detail,
-    });
-  }
+  if (r.link_key !== null && r.link_key !== undefined) entry.link = rowToLink({ ...r, alert_id: r.id });
   return entry;
 }
 
@@ -66,4 +61,15 @@ export const MAX_KNOWN_IDS = 5000;
 
 export function checkKnownIds(ids: readonly string[]): void {
   if (ids.length > MAX_KNOWN_IDS) throw new StoreQueryError(`knownAlertIds: at most ${MAX_KNOWN_IDS} ids per call, got ${ids.length}`);
+}
+
+/**
+ * The batch's links by alert id, as the engine stores ids (`key`); an alert
+ * linked twice keeps its last link. Each goes into its alert's row when the
+ * alert is in the batch, else attaches evidence stored earlier.
+ */
+export function linksByAlert(batch: WriteBatch, key: (id: string) => string = (id) => id): Map<string, IncidentLink> {
+  const out = new Map<string, IncidentLink>();
+  for (const l of batch.links) out.set(key(l.alertId), l);
+  return out;
 }

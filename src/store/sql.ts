@@ -3,7 +3,7 @@
  * upserts, merges, the timeline and retention. Only values travel as
  * parameters; nothing here is ever built from user text.
  */
-import { ALERT_COLUMNS, ALERT_SELECT, INCIDENT_COLUMNS, INCIDENT_UPSERT_SET, LINK_COLUMNS, insertSql } from './rows.js';
+import { ALERT_COLUMNS, ALERT_SELECT, INCIDENT_COLUMNS, INCIDENT_UPSERT_SET, LINK_FIELDS, LINK_SELECT, insertSql } from './rows.js';
 
 /** A retried alert (same id) is ignored: the first write wins. */
 export const ALERT_INSERT = `${insertSql('alerts', ALERT_COLUMNS)} ON CONFLICT (id) DO NOTHING`;
@@ -17,25 +17,22 @@ export const ALERT_INSERT = `${insertSql('alerts', ALERT_COLUMNS)} ON CONFLICT (
 export const INCIDENT_UPSERT = `${insertSql('incidents', INCIDENT_COLUMNS)} ON CONFLICT (id) DO UPDATE SET ${INCIDENT_UPSERT_SET} ` +
   'WHERE excluded.updated_at >= incidents.updated_at';
 
-/** A link written again (the correlator re-judged it) takes the new key and confidence. */
-export const LINK_UPSERT = `${insertSql('links', LINK_COLUMNS)} ON CONFLICT (alert_id, incident_id) DO UPDATE SET ` +
-  'link_key = excluded.link_key, confidence = excluded.confidence, linked_to = excluded.linked_to, detail = excluded.detail';
-
-/** A link for evidence stored earlier without an incident attaches it. Params: incident, alert. */
-export const ALERT_ADOPT = 'UPDATE alerts SET incident_id = ? WHERE id = ? AND incident_id IS NULL';
+/**
+ * A link for evidence stored earlier (not in this batch): attaches it when it
+ * has no incident yet, or takes the new key and confidence when the
+ * correlator re-judged it in the same incident. Evidence in another incident
+ * stays there. Params: see {@link linkParams}.
+ */
+export const LINK_ADOPT = 'UPDATE alerts SET incident_id = ?, link_key = ?, link_confidence = ?, linked_to = ?, link_detail = ? ' +
+  'WHERE id = ? AND (incident_id IS NULL OR incident_id = ?)';
 
 export const RULES_CLEAR = 'DELETE FROM incident_rules WHERE incident_id = ?';
 export const RULE_INSERT = 'INSERT INTO incident_rules (incident_id, rule) VALUES (?, ?) ON CONFLICT DO NOTHING';
 
 /** Merging `from` into `into`: statements in order, with which of the two each `?` is. */
 export const MERGE_STEPS: readonly { readonly sql: string; readonly params: readonly ('from' | 'into')[] }[] = [
+  // Evidence moves with its links (they are columns of its rows).
   { sql: 'UPDATE alerts SET incident_id = ? WHERE incident_id = ?', params: ['into', 'from'] },
-  // An alert linked to both would collide on the links' key: `into`'s link stays.
-  {
-    sql: 'DELETE FROM links WHERE incident_id = ? AND alert_id IN (SELECT alert_id FROM links WHERE incident_id = ?)',
-    params: ['from', 'into'],
-  },
-  { sql: 'UPDATE links SET incident_id = ? WHERE incident_id = ?', params: ['into', 'from'] },
   {
     sql: 'INSERT INTO incident_rules (incident_id, rule) SELECT CAST(? AS TEXT), rule FROM incident_rules WHERE incident_id = ? ON CONFLICT DO NOTHING',
     params: ['into', 'from'],
@@ -47,22 +44,24 @@ export const MERGE_STEPS: readonly { readonly sql: string; readonly params: read
 /**
  * One row per dedupKey, oldest first: the group's first alert (by time, then
  * insertion), how many it has, its last time, and the first alert's link.
- * Params: incident, incident, limit.
+ * Params: incident, limit.
  */
 export const TIMELINE = `
-  SELECT t.*, l.incident_id AS l_incident_id, l.alert_id AS l_alert_id, l.link_key AS l_link_key,
-         l.confidence AS l_confidence, l.linked_to AS l_linked_to, l.detail AS l_detail
+  SELECT t.*
   FROM (
-    SELECT ${ALERT_SELECT},
+    SELECT ${ALERT_SELECT}, ${LINK_FIELDS.join(', ')},
            row_number() OVER (PARTITION BY dedup_key ORDER BY time, seq) AS rn,
            count(*) OVER (PARTITION BY dedup_key) AS group_count,
            max(time) OVER (PARTITION BY dedup_key) AS group_last
     FROM alerts WHERE incident_id = ?
   ) t
-  LEFT JOIN links l ON l.alert_id = t.id AND l.incident_id = ?
   WHERE t.rn = 1
   ORDER BY t.time, t.seq
   LIMIT ?`;
+
+/** An incident's links, in the order of its evidence. Params: incident. */
+export const INCIDENT_LINKS =
+  `SELECT ${LINK_SELECT} FROM alerts WHERE incident_id = ? AND link_key IS NOT NULL ORDER BY time, seq`;
 
 /**
  * Retention deletes in chunks (short transactions: better-sqlite3 blocks the
@@ -84,5 +83,4 @@ export const COUNT_ALERTS = `SELECT count(*) AS n FROM alerts WHERE kind = 'aler
 /** Incidents a retention chunk emptied. Params: incident id, incident id. */
 export const INCIDENT_DELETE_IF_EMPTY =
   'DELETE FROM incidents WHERE id = ? AND NOT EXISTS (SELECT 1 FROM alerts WHERE incident_id = ?)';
-export const INCIDENT_CHILDREN_DELETE = ['DELETE FROM links WHERE incident_id = ?', 'DELETE FROM incident_rules WHERE incident_id = ?'];
-export const LINKS_OF_ALERT_DELETE = 'DELETE FROM links WHERE alert_id = ?';
+export const INCIDENT_RULES_DELETE = 'DELETE FROM incident_rules WHERE incident_id = ?';

@@ -100,4 +100,20 @@ export const SQLITE_MIGRATIONS: readonly Migration<Database>[] = [
       CREATE INDEX links_incident ON links (incident_id);
     `,
   },
+  {
+    version: 2,
+    name: 'links folded into alerts',
+    // An alert is in at most one incident: its link is four columns of its row
+    // (one row written per alert instead of two, and a merge is one UPDATE).
+    up: `
+      ALTER TABLE alerts ADD COLUMN link_key TEXT;
+      ALTER TABLE alerts ADD COLUMN link_confidence TEXT;
+      ALTER TABLE alerts ADD COLUMN linked_to TEXT;
+      ALTER TABLE alerts ADD COLUMN link_detail TEXT;
+      UPDATE alerts SET incident_id = links.incident_id, link_key = links.link_key, link_confidence = links.confidence,
+        linked_to = links.linked_to, link_detail = links.detail
+      FROM links WHERE links.alert_id = alerts.id AND (alerts.incident_id IS NULL OR alerts.incident_id = links.incident_id);
+      DROP TABLE links;
+    `,
+  },
 ];

@@ -14,7 +14,7 @@ import type { Incident, IncidentLink, IncidentStatus, StoredAlert, TimelineEntry
 import { ALERT_ORDER, INCIDENT_ORDER, alertWhere, incidentWhere, mergeNewestFirst, priorityFanout } from './filters.js';
 import { pageLimit } from './query.js';
 import { ALERT_SELECT, alertParams, incidentParams, linkParams, rowToAlert, rowToIncident, rowToLink, type Codec, type Row } from './rows.js';
-import { ageCutoff, checkKnownIds, checkRetention, countCutoffOffset, page, timelineEntry, timelineLimit } from './shared.js';
+import { ageCutoff, checkKnownIds, checkRetention, countCutoffOffset, linksByAlert, page, timelineEntry, timelineLimit } from './shared.js';
 import * as S from './sql.js';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.js';
 import { migrateSqlite } from './sqlite-migrate.js';
@@ -108,24 +108,20 @@ export class SqliteStore implements Store {
     const upsertIncident = this.stmt(S.INCIDENT_UPSERT);
     const clearRules = this.stmt(S.RULES_CLEAR);
     const insertRule = this.stmt(S.RULE_INSERT);
-    const upsertLink = this.stmt(S.LINK_UPSERT);
-    const adopt = this.stmt(S.ALERT_ADOPT);
+    const adopt = this.stmt(S.LINK_ADOPT);
     const tx = this.db.transaction(() => {
-      const skipped = new Set<string>();
+      const links = linksByAlert(batch);
       for (const a of batch.alerts) {
-        if (insertAlert.run(...alertParams(a, CODEC)).changes === 0) skipped.add(a.id);
+        insertAlert.run(...alertParams(a, CODEC, links.get(a.id)));
+        // Stored with its alert, or skipped with it (a retry: the first write wins).
+        links.delete(a.id);
       }
       for (const i of batch.incidents) {
         if (upsertIncident.run(...incidentParams(i, CODEC)).changes === 0) continue;
         clearRules.run(i.id);
         for (const r of i.rules) insertRule.run(i.id, r);
       }
-      const inBatch = new Set(batch.alerts.map((a) => a.id));
-      for (const l of batch.links) {
-        if (skipped.has(l.alertId)) continue;
-        upsertLink.run(...linkParams(l, CODEC));
-        if (!inBatch.has(l.alertId)) adopt.run(l.incidentId, l.alertId);
-      }
+      for (const l of links.values()) adopt.run(...linkParams(l, CODEC));
       for (const m of batch.merges ?? []) {
         if (m.from === m.into) continue;
         for (const step of S.MERGE_STEPS) this.stmt(step.sql).run(...step.params.map((p) => m[p]));
@@ -172,14 +168,12 @@ export class SqliteStore implements Store {
   }
 
   async incidentTimeline(id: string, limit?: number): Promise<TimelineEntry[]> {
-    const rows = this.stmt(S.TIMELINE).all(id, id, timelineLimit(limit)) as Row[];
+    const rows = this.stmt(S.TIMELINE).all(id, timelineLimit(limit)) as Row[];
     return rows.map((r) => timelineEntry(r, CODEC));
   }
 
   async incidentLinks(id: string): Promise<IncidentLink[]> {
-    const rows = this.stmt(
-      'SELECT l.* FROM links l LEFT JOIN alerts a ON a.id = l.alert_id WHERE l.incident_id = ? ORDER BY a.time, a.seq, l.alert_id',
-    ).all(id) as Row[];
+    const rows = this.stmt(S.INCIDENT_LINKS).all(id) as Row[];
     return rows.map(rowToLink);
   }
 
@@ -233,15 +227,13 @@ export class SqliteStore implements Store {
     const tx = this.db.transaction(() => {
       const rows = this.stmt(S.RETENTION_CHUNK).all(time, seq, RETENTION_CHUNK) as Row[];
       const incidents = new Set<string>();
-      const deleteLinks = this.stmt(S.LINKS_OF_ALERT_DELETE);
       for (const r of rows) {
-        deleteLinks.run(r.id);
         if (r.kind === 'alert') result.deletedAlerts++;
         if (typeof r.incident_id === 'string') incidents.add(r.incident_id);
       }
       for (const id of incidents) {
         if (this.stmt(S.INCIDENT_DELETE_IF_EMPTY).run(id, id).changes === 0) continue;
-        for (const sql of S.INCIDENT_CHILDREN_DELETE) this.stmt(sql).run(id);
+        this.stmt(S.INCIDENT_RULES_DELETE).run(id);
         result.deletedIncidents++;
       }
       return rows.length;

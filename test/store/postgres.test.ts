@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { openStore, redactUrl } from '../../src/store/index.js';
 import { PostgresStore } from '../../src/store/postgres.js';
+import { POSTGRES_MIGRATIONS } from '../../src/store/postgres-schema.js';
 import type { Store } from '../../src/store/types.js';
 import { storeConformance, type StoreHarness } from './conformance.js';
 import { alert } from './fixtures.js';
@@ -128,7 +129,7 @@ describe('postgres store', skip ? { skip } : {}, () => {
       await c.connect();
       const res = await c.query('SELECT version FROM schema_migrations ORDER BY version');
       await c.end();
-      assert.deepEqual(res.rows.map((r: { version: number }) => r.version), [1]);
+      assert.deepEqual(res.rows.map((r: { version: number }) => r.version), POSTGRES_MIGRATIONS.map((m) => m.version));
     } finally {
       await Promise.all(stores.map((s) => s.close()));
     }

@@ -7,12 +7,14 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openStore } from '../../src/store/index.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
+import { SQLITE_MIGRATIONS } from '../../src/store/sqlite-schema.js';
+import { migrateSqlite } from '../../src/store/sqlite-migrate.js';
 import { storeConformance, type StoreHarness } from './conformance.js';
-import { alert } from './fixtures.js';
+import { alert, incident, link } from './fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tiercel-store-sqlite-'));
 process.on('exit', () => rmSync(root, { recursive: true, force: true }));
@@ -77,6 +79,40 @@ describe('sqlite store', () => {
     const junk = join(root, 'junk.db');
     (await import('node:fs')).writeFileSync(junk, 'this is not sqlite '.repeat(100));
     await assert.rejects(openStore(junk), /store sqlite:.*junk\.db/);
+  });
+
+  test('migration 2 folds the links of a version-1 store into its alerts', async () => {
+    const file = join(root, 'v1', 'tiercel.db');
+    (await import('node:fs')).mkdirSync(dirname(file), { recursive: true });
+    const db = new Database(file);
+    migrateSqlite(db, file, SQLITE_MIGRATIONS.filter((m) => m.version === 1));
+    const a = alert({ incidentId: 'I' });
+    const loose = alert();
+    delete (loose as { incidentId?: string }).incidentId;
+    const bare = alert({ incidentId: 'I' });
+    const insert = db.prepare(`INSERT INTO alerts (id, kind, time, rule, priority, priority_rank, source, tags, output, output_fields,
+      hostname, correlation, namespace, pod, pod_uid, container_id, user_name, dedup_key, incident_id, received_at, search)
+      VALUES (?, 'alert', ?, 'R', 'Notice', 5, 'syscall', '[]', 'o', '{}', 'h', '{}', NULL, NULL, NULL, NULL, NULL, 'd', ?, 1, 'o')`);
+    for (const x of [a, loose, bare]) insert.run(x.id, x.time, x.incidentId ?? null);
+    const insertLink = db.prepare('INSERT INTO links (alert_id, incident_id, link_key, confidence, linked_to, detail) VALUES (?, ?, ?, ?, ?, ?)');
+    insertLink.run(a.id, 'I', 'audit_id', 'exact', 'x', 'audit id 5b1c');
+    insertLink.run(loose.id, 'I', 'pod_uid', 'probable', null, null);
+    db.close();
+    const store = SqliteStore.open(file);
+    try {
+      assert.deepEqual(await store.incidentLinks('I'), [
+        link('I', a.id, { key: 'audit_id', linkedTo: 'x', detail: 'audit id 5b1c' }),
+        { incidentId: 'I', alertId: loose.id, key: 'pod_uid', confidence: 'probable' },
+      ]);
+      assert.equal((await store.getAlert(loose.id))?.incidentId, 'I', 'a link of loose evidence attaches it');
+      assert.equal((await store.getAlert(bare.id))?.incidentId, 'I');
+      assert.equal((await store.incidentTimeline('I')).length, 1);
+    } finally {
+      await store.close();
+    }
+    const check = new Database(file, { readonly: true });
+    assert.equal((check.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'links'").get() as { n: number }).n, 0);
+    check.close();
   });
 
   test('a committed write survives kill -9 of the process that wrote it', async () => {
