@@ -2,28 +2,36 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api } from './api.js';
 
 export interface Loaded<T> {
+  /** The last answer (kept while a new one loads, so tables do not flash empty). */
   readonly data: T | undefined;
   readonly error: string | undefined;
+  /** True until the answer for the current path (and nonce) is in: derived, so never stale for a render. */
   readonly loading: boolean;
+}
+
+interface Answer<T> {
+  readonly key: string | null;
+  readonly data: T | undefined;
+  readonly error: string | undefined;
 }
 
 /** GETs `path` (re-fetched when it or `nonce` changes); a stale answer never overwrites a newer one. */
 export function useApi<T>(path: string | null, nonce = 0): Loaded<T> {
-  const [state, setState] = useState<Loaded<T>>({ data: undefined, error: undefined, loading: path !== null });
+  const key = path === null ? null : `${nonce} ${path}`;
+  const [answer, setAnswer] = useState<Answer<T>>({ key: null, data: undefined, error: undefined });
   useEffect(() => {
     if (path === null) return undefined;
     const controller = new AbortController();
-    setState((s) => ({ ...s, loading: true }));
     api<T>(path, { signal: controller.signal }).then(
-      (data) => setState({ data, error: undefined, loading: false }),
+      (data) => setAnswer({ key, data, error: undefined }),
       (e: unknown) => {
         if (controller.signal.aborted) return;
-        setState({ data: undefined, error: e instanceof ApiError ? e.message : String(e), loading: false });
+        setAnswer({ key, data: undefined, error: e instanceof ApiError ? e.message : String(e) });
       },
     );
     return () => controller.abort();
-  }, [path, nonce]);
-  return state;
+  }, [key]);
+  return { data: answer.data, error: answer.key === key ? answer.error : undefined, loading: path !== null && answer.key !== key };
 }
 
 /** `value`, once it has not changed for `ms` (text filters query as the user pauses, not per keystroke). */

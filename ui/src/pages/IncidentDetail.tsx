@@ -58,7 +58,13 @@ export function IncidentDetail({ id, principal }: { id: string; principal: Princ
           <dt>Alerts</dt><dd>{String(inc.alert_count)}</dd>
           <dt>Rules</dt><dd>{inc.rules.join(' → ')}</dd>
           <dt>Tactics</dt><dd>{inc.tactics.join(', ') || '—'}</dd>
-          <dt>Keys</dt><dd>{inc.keys.map((k) => `${k.kind}=${k.value}`).join(', ') || '—'}</dd>
+          <dt>Keys</dt>
+          <dd>
+            {/* The correlator's bookkeeping keys are long; folded so the summary stays readable. */}
+            <details><summary>{`${inc.keys.length} correlation keys`}</summary>
+              <ul class="keys">{inc.keys.map((k) => <li key={`${k.kind}=${k.value}`}><b>{k.kind}</b>{` ${k.value}`}</li>)}</ul>
+            </details>
+          </dd>
         </dl>
         {canWrite ? (
           <div class="actions">
