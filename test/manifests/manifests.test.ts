@@ -3,12 +3,19 @@
  * kind requires; the pieces fit together (selectors, named ports, volumes,
  * ConfigMap generators, the kubeconfig's references); the audit policy
  * records what the rules need and never a secret's body; the analyzer's
- * tiercel.yaml is a valid config whose paths are mounted; the local rules
- * load. The node agent's DaemonSet has exactly the privileges it is meant
- * to (no `privileged`, five capabilities, host PID, read-only host mounts),
- * its tiercel.yaml is valid with the agent's defaults, and, as root, each
- * added capability is shown to be needed by the /proc scan. With kubectl on
- * the PATH, `kubectl kustomize` must build the analyzer and the agent too.
+ * tiercel.yaml is a valid config whose paths are mounted; its incident
+ * store's data_dir is a read-write PersistentVolumeClaim opened by one pod at
+ * a time (Recreate), retention fits the volume, and every environment
+ * variable the config names (API tokens) comes from a required Secret that
+ * README.md says how to create; the local rules load. The node agent's
+ * DaemonSet has exactly the privileges it is meant to (no `privileged`, five
+ * capabilities, host PID, read-only host mounts), its tiercel.yaml is valid
+ * with the agent's defaults and forwards alerts to the analyzer's Service
+ * (name, namespace, port, a name its certificate carries) with a token from a
+ * Secret and the mounted CA; the image build copies what the package's build
+ * needs; and, as root, each added capability is shown to be needed by the
+ * /proc scan. With kubectl on the PATH, `kubectl kustomize` must build the
+ * analyzer and the agent too.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -74,6 +81,50 @@ function subset(small: Obj, big: Obj): boolean {
   return Object.entries(small).every(([k, v]) => big[k] === v);
 }
 
+/** A Kubernetes quantity in bytes (the binary and decimal suffixes manifests use). */
+function bytesOf(q: string): number {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(String(q));
+  assert.ok(m, `quantity ${q}`);
+  const units: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  return Number(m[1]) * (m[2] ? units[m[2]]! : 1);
+}
+
+/**
+ * The environment a container gets from Secrets that must exist (not
+ * optional), with a stand-in value for each: what the process can count on.
+ */
+function requiredSecretEnv(container: Obj): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of (container.env ?? []) as Obj[]) {
+    const ref = e.valueFrom?.secretKeyRef;
+    if (ref && ref.optional !== true) env[e.name] = `stand-in-${ref.name}-${ref.key}-0123456789abcdef`;
+  }
+  return env;
+}
+
+/** Asserts that `variable` is set in the container from a required Secret key; returns the reference. */
+function requireSecretEnv(container: Obj, variable: string, what: string): Obj {
+  const e = ((container.env ?? []) as Obj[]).filter((x) => x.name === variable);
+  assert.equal(e.length, 1, `${what}: ${variable} is set once in the container`);
+  const ref = e[0]!.valueFrom?.secretKeyRef;
+  assert.ok(ref?.name && ref.key, `${what}: ${variable} comes from a Secret (secretKeyRef), not a literal`);
+  assert.notEqual(ref.optional, true, `${what}: ${variable}'s Secret is required (the process refuses to start without it)`);
+  return ref;
+}
+
+/** Every Secret a pod needs (required env references and secret volumes), by name. */
+function requiredSecrets(pod: Obj): Set<string> {
+  const names = new Set<string>();
+  for (const c of pod.containers as Obj[]) {
+    for (const e of (c.env ?? []) as Obj[]) {
+      const ref = e.valueFrom?.secretKeyRef;
+      if (ref && ref.optional !== true) names.add(ref.name);
+    }
+  }
+  for (const v of (pod.volumes ?? []) as Obj[]) if (v.secret && v.secret.optional !== true) names.add(v.secret.secretName);
+  return names;
+}
+
 describe('manifests', () => {
   const docs = load();
   const byKind = (kind: string): Doc[] => docs.filter((d) => d.obj.kind === kind);
@@ -112,8 +163,18 @@ describe('manifests', () => {
       assert.equal(pod.securityContext?.runAsNonRoot, true, 'runAsNonRoot');
       assert.ok(Array.isArray(pod.containers) && pod.containers.length > 0, 'containers');
       const volumes = new Set((pod.volumes ?? []).map((v: Obj) => v.name));
+      const byName = new Map((pod.volumes ?? []).map((v: Obj) => [v.name, v]));
+      const claims = new Map(byKind('PersistentVolumeClaim').filter((x) => dirname(x.file) === dirname(d.file)).map((x) => [x.obj.metadata.name, x.obj]));
       for (const v of pod.volumes ?? []) {
-        assert.ok(v.configMap?.name || v.secret?.secretName || v.emptyDir, `volume ${v.name} has a source`);
+        assert.ok(v.configMap?.name || v.secret?.secretName || v.emptyDir || v.persistentVolumeClaim?.claimName, `volume ${v.name} has a source`);
+        if (v.persistentVolumeClaim) assert.ok(claims.has(v.persistentVolumeClaim.claimName), `volume ${v.name}: the claim ${v.persistentVolumeClaim.claimName} is defined beside the Deployment`);
+        if (v.emptyDir) assert.ok(v.emptyDir.sizeLimit, `emptyDir ${v.name} has a sizeLimit`);
+      }
+      // A ReadWriteOnce claim: one pod at a time, also during a rollout.
+      const rwo = (pod.volumes ?? []).filter((v: Obj) => v.persistentVolumeClaim && claims.get(v.persistentVolumeClaim.claimName)?.spec.accessModes.includes('ReadWriteOnce'));
+      if (rwo.length > 0) {
+        assert.equal(spec.replicas, 1, 'one replica on a ReadWriteOnce volume');
+        assert.equal(spec.strategy?.type, 'Recreate', 'Recreate: a RollingUpdate would run two pods on the ReadWriteOnce volume');
       }
       for (const c of pod.containers as Obj[]) {
         assert.ok(c.name && c.image, 'container name and image');
@@ -127,7 +188,13 @@ describe('manifests', () => {
           assert.ok(ports.has(probe.httpGet.port), `probe port ${probe.httpGet.port} is a named port`);
           assert.equal(probe.httpGet.scheme, 'HTTPS', 'the webhook serves TLS');
         }
-        for (const m of c.volumeMounts ?? []) assert.ok(volumes.has(m.name), `mount ${m.name} has a volume`);
+        for (const m of c.volumeMounts ?? []) {
+          assert.ok(volumes.has(m.name), `mount ${m.name} has a volume`);
+          const v = byName.get(m.name) as Obj;
+          // Only storage is writable; configuration and secrets are read-only.
+          if (m.readOnly !== true) assert.ok(v.persistentVolumeClaim || v.emptyDir, `${m.mountPath} is writable, so it is a claim or an emptyDir`);
+          if (v.configMap || v.secret) assert.equal(m.readOnly, true, `${m.mountPath} (${v.configMap ? 'ConfigMap' : 'Secret'}) is read-only`);
+        }
         assert.equal(c.securityContext?.allowPrivilegeEscalation, false);
         assert.equal(c.securityContext?.readOnlyRootFilesystem, true);
         assert.deepEqual(c.securityContext?.capabilities?.drop, ['ALL']);
@@ -150,6 +217,21 @@ describe('manifests', () => {
         assert.ok(Number.isInteger(p.port), 'port');
         assert.ok(typeof p.targetPort === 'number' || named.has(p.targetPort), `targetPort ${p.targetPort}`);
       }
+    }
+  });
+
+  it('PersistentVolumeClaim: ReadWriteOnce, a size, listed in its kustomization and mounted', () => {
+    const claims = byKind('PersistentVolumeClaim');
+    assert.ok(claims.length > 0, "the analyzer's data volume");
+    for (const d of claims) {
+      assert.equal(d.obj.apiVersion, 'v1');
+      requireName(d);
+      assert.deepEqual(d.obj.spec.accessModes, ['ReadWriteOnce'], d.file);
+      assert.ok(bytesOf(d.obj.spec.resources.requests.storage) >= 2 ** 30, `${d.file}: at least 1Gi`);
+      const k = byKind('Kustomization').find((x) => dirname(x.file) === dirname(d.file));
+      assert.ok(k?.obj.resources.includes(posix.basename(d.file)), `${d.file} is a resource of its kustomization`);
+      const users = byKind('Deployment').filter((x) => x.obj.spec.template.spec.volumes?.some((v: Obj) => v.persistentVolumeClaim?.claimName === d.obj.metadata.name));
+      assert.equal(users.length, 1, `${d.obj.metadata.name} is mounted by one Deployment`);
     }
   });
 
@@ -183,6 +265,8 @@ describe('manifests', () => {
     const dep = objs.find((o) => o.kind === 'Deployment')!;
     const cms = new Set(objs.filter((o) => o.kind === 'ConfigMap').map((o) => o.metadata.name));
     for (const v of dep.spec.template.spec.volumes) if (v.configMap) assert.ok(cms.has(v.configMap.name), v.configMap.name);
+    const pvcs = new Set(objs.filter((o) => o.kind === 'PersistentVolumeClaim').map((o) => o.metadata.name));
+    for (const v of dep.spec.template.spec.volumes) if (v.persistentVolumeClaim) assert.ok(pvcs.has(v.persistentVolumeClaim.claimName), v.persistentVolumeClaim.claimName);
     assert.ok(objs.every((o) => o.kind === 'Namespace' || o.metadata.namespace === 'tiercel'));
   });
 
@@ -278,17 +362,72 @@ describe('manifests', () => {
     };
     const webhook = raw['webhook'] as Obj;
     const tls = webhook.tls as Obj;
-    const config = validateConfig({
+    const withFakeFiles = {
       ...raw,
       webhook: { ...webhook, tls: { cert_file: swap(tls.cert_file), key_file: swap(tls.key_file), client_ca_file: swap(tls.client_ca_file) } },
-    }, { env: {} });
+    };
+    // Every environment variable the config names comes from a required Secret in the container...
+    const named: Array<[string, string]> = [];
+    for (const [i, t] of (((raw['api'] as Obj | undefined)?.tokens ?? []) as Obj[]).entries()) if (t.token_env) named.push([`api.tokens[${i}]`, t.token_env]);
+    if ((raw['store'] as Obj | undefined)?.url_env) named.push(['store.url_env', (raw['store'] as Obj).url_env]);
+    if ((webhook.auth as Obj | undefined)?.bearer_token_env) named.push(['webhook.auth.bearer_token_env', (webhook.auth as Obj).bearer_token_env]);
+    for (const [what, variable] of named) requireSecretEnv(container, variable, what);
+    // ...so the config validates with exactly what those Secrets provide, and not without one of them.
+    const env = requiredSecretEnv(container);
+    const config = validateConfig(withFakeFiles, { env });
+    for (const [what, variable] of named) {
+      const { [variable]: _dropped, ...without } = env;
+      assert.throws(() => validateConfig(withFakeFiles, { env: without }), new RegExp(variable), `without ${variable} (${what}) the analyzer refuses to start`);
+    }
     assert.deepEqual(config.warnings, []);
     assert.equal(config.webhook.listen.host, '', 'listens on every interface in the pod');
+    const port = (container.ports as Obj[]).find((p) => p.name === container.readinessProbe.httpGet.port)!;
+    assert.equal(config.webhook.listen.port, port.containerPort, 'the probes and the Service use the configured port');
     for (const p of [...inContainer, ...config.rulesFiles]) {
       assert.ok(p.startsWith('/app/') || mounts.some((m) => p === m || p.startsWith(`${m}/`)), `${p} is in the image or mounted`);
     }
     const secretName = dep.spec.template.spec.volumes.find((v: Obj) => v.secret)?.secret.secretName;
     assert.equal(secretName, 'tiercel-webhook-tls');
+
+    // The incident store: data_dir is a read-write PersistentVolumeClaim (the root filesystem is read-only).
+    const pod = dep.spec.template.spec as Obj;
+    assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+    const inc = config.incidents;
+    assert.equal(inc.enabled, true, 'the incident store and API are on');
+    const dataMount = (container.volumeMounts as Obj[]).find((m) => m.mountPath === inc.dataDir);
+    assert.ok(dataMount, `data_dir ${inc.dataDir} is a mount point (the default ./data is under the read-only /app)`);
+    assert.notEqual(dataMount.readOnly, true, 'data_dir is mounted read-write');
+    assert.equal(dataMount.subPath, undefined);
+    const dataVolume = (pod.volumes as Obj[]).find((v) => v.name === dataMount.name)!;
+    assert.ok(dataVolume.persistentVolumeClaim, 'data_dir is persistent: a PersistentVolumeClaim, not an emptyDir');
+    assert.notEqual(dataVolume.persistentVolumeClaim.readOnly, true);
+    const claim = byKind('PersistentVolumeClaim').find((d) => dirname(d.file) === 'analyzer' && d.obj.metadata.name === dataVolume.persistentVolumeClaim.claimName);
+    assert.ok(claim, 'the claim is in manifests/analyzer');
+    assert.equal(pod.securityContext.fsGroup, pod.securityContext.runAsUser, "fsGroup: the volume is writable by the analyzer's user");
+    assert.equal(inc.storeUrl, undefined, 'SQLite in data_dir (PostgreSQL is the commented alternative)');
+    assert.deepEqual(claim.obj.spec.accessModes, ['ReadWriteOnce']);
+    assert.equal(dep.spec.replicas, 1, 'SQLite: one analyzer');
+    assert.equal(dep.spec.strategy.type, 'Recreate', 'SQLite: the old pod closes the store before the new one opens it');
+    // SQLite's temporary files need a writable directory; on a read-only root it looks in /tmp.
+    const tmpMount = (container.volumeMounts as Obj[]).find((m) => m.mountPath === '/tmp');
+    assert.ok(tmpMount && tmpMount.readOnly !== true && (pod.volumes as Obj[]).find((v) => v.name === tmpMount.name)?.emptyDir, 'a writable emptyDir at /tmp');
+    // Retention is explicit and fits the volume: ~2.3 KB per stored alert (measured with realistic alerts), 80% of the claim.
+    const retention = ((raw['store'] as Obj).retention ?? {}) as Obj;
+    assert.deepEqual(Object.keys(retention).sort(), ['interval', 'max_age', 'max_alerts'], 'store.retention set explicitly');
+    assert.ok(inc.retention.maxAlerts * 2300 <= 0.8 * bytesOf(claim.obj.spec.resources.requests.storage),
+      `max_alerts ${inc.retention.maxAlerts} fits ${claim.obj.spec.resources.requests.storage}`);
+
+    // The API: a token for the UI (read, write) and one for the agents (ingest only), from tiercel-api-tokens.
+    assert.deepEqual(inc.tokens.map((t) => [t.name, [...t.scopes].sort()]), [['ui', ['read', 'write']], ['agents', ['ingest']]]);
+    for (const t of (raw['api'] as Obj).tokens as Obj[]) {
+      const ref = requireSecretEnv(container, t.token_env, `api token ${t.name}`);
+      assert.deepEqual([ref.name, ref.key], ['tiercel-api-tokens', t.name], `token ${t.name}: key ${t.name} of the Secret tiercel-api-tokens`);
+    }
+
+    // README.md says how to create every Secret the pod needs.
+    const readme = readFileSync(join(base, 'README.md'), 'utf8');
+    for (const name of requiredSecrets(pod)) assert.match(readme, new RegExp(`create secret [a-z]+ ${name} `), `README.md creates the Secret ${name}`);
+    assert.match(readme, /tiercel-api-tokens[^`]*openssl rand/s, 'the API tokens are random');
 
     const rules = loadRules([{ name: join(ROOT, 'rules', 'k8s_audit_rules.yaml') }, { name: join(base, 'rules', 'local_rules.yaml') }], createRegistry());
     assert.ok(rules.ok, JSON.stringify(rules.findings));
@@ -344,11 +483,14 @@ describe('manifests', () => {
     assert.equal(sc.appArmorProfile?.type, 'Unconfined', "the runtime's AppArmor profile hides host processes from ptrace reads");
     assert.equal(pod.securityContext?.seccompProfile, undefined, 'Unconfined for the agent container only, not the pod');
 
-    // Volumes: the two ConfigMaps and three read-only host paths, nothing else.
+    // Volumes: the two ConfigMaps, three read-only host paths and the analyzer's CA, nothing else.
     const volumes = new Map((pod.volumes as Obj[]).map((v) => [v.name as string, v]));
     const hostPaths = [...volumes.values()].filter((v) => v.hostPath).map((v) => v.hostPath.path as string).sort();
     assert.deepEqual(hostPaths, ['/etc', '/proc', '/sys/kernel/btf']);
-    for (const v of volumes.values()) assert.ok(v.configMap?.name || v.hostPath, `volume ${v.name}: a ConfigMap or a host path`);
+    for (const v of volumes.values()) assert.ok(v.configMap?.name || v.hostPath || v.secret?.secretName, `volume ${v.name}: a ConfigMap, a host path or a Secret`);
+    const secretVolumes = [...volumes.values()].filter((v) => v.secret);
+    assert.equal(secretVolumes.length, 1, "one Secret volume: the analyzer's CA");
+    assert.deepEqual(secretVolumes[0]!.secret.items, [{ key: 'ca.crt', path: 'ca.crt' }], 'only the CA is a file; the token stays out of the filesystem');
     const mounts = c.volumeMounts as Obj[];
     for (const m of mounts) {
       assert.ok(volumes.has(m.name), `mount ${m.name} has a volume`);
@@ -416,8 +558,16 @@ describe('manifests', () => {
     const configPath = container.args[container.args.indexOf('--config') + 1] as string;
     assert.ok(mounts.some((m) => configPath === `${m}/tiercel.yaml`), 'the --config file is the mounted ConfigMap');
 
-    const env = Object.fromEntries((container.env as Obj[]).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
-    const config = validateConfig(raw, { env, defaultRulesSource: 'syscall' });
+    // The analyzer's CA is read while the config is validated: a stand-in file for the mounted one.
+    const analyzerRaw = ((raw['agent'] as Obj | undefined)?.analyzer ?? {}) as Obj;
+    const fake = mkdtempSync(join(tmpdir(), 'tiercel-agent-mounts-'));
+    const fakeCa = join(fake, 'ca.crt');
+    writeFileSync(fakeCa, '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n');
+    const withFakeCa = analyzerRaw.ca_file === undefined ? raw
+      : { ...raw, agent: { ...(raw['agent'] as Obj), analyzer: { ...analyzerRaw, ca_file: fakeCa } } };
+    const literal = Object.fromEntries((container.env as Obj[]).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+    const env = { ...literal, ...requiredSecretEnv(container) };
+    const config = validateConfig(withFakeCa, { env, defaultRulesSource: 'syscall' });
     assert.deepEqual(config.warnings, []);
     const agent = config.agent;
     assert.ok(agent.listen, 'the web server is on');
@@ -445,6 +595,80 @@ describe('manifests', () => {
     assert.ok(config.rulesFiles.includes('/app/rules/syscall_rules.yaml'), "Tiercel's syscall rules");
     const rules = loadRules([{ name: join(ROOT, 'rules', 'syscall_rules.yaml') }, { name: join(base, 'rules', 'local_rules.yaml') }], createRegistry());
     assert.ok(rules.ok, JSON.stringify(rules.findings));
+  });
+
+  it("the agent forwards its alerts to the analyzer's Service, with a token from a required Secret and the mounted CA", () => {
+    const base = join(MANIFESTS, 'agent');
+    const raw = parseConfigText(readFileSync(join(base, 'tiercel.yaml'), 'utf8'), 'tiercel.yaml');
+    const pod = agentDaemonSet().spec.template.spec as Obj;
+    const container = pod.containers[0] as Obj;
+    const fwd = (raw['agent'] as Obj).analyzer as Obj;
+    assert.ok(fwd?.url, 'agent.analyzer.url is set: the manifests deliver syscall alerts to the incident store');
+
+    // The URL: https, the analyzer Service's DNS name across namespaces, its port, no path.
+    const analyzerNs = byKind('Kustomization').find((d) => d.file === 'analyzer/kustomization.yaml')!.obj.namespace as string;
+    const agentNs = byKind('Kustomization').find((d) => d.file === 'agent/kustomization.yaml')!.obj.namespace as string;
+    assert.notEqual(analyzerNs, agentNs, 'different namespaces: a short Service name would not resolve');
+    const service = byKind('Service').find((d) => d.file === 'analyzer/service.yaml')!.obj;
+    const url = new URL(fwd.url);
+    assert.equal(url.protocol, 'https:', 'the analyzer serves TLS only');
+    const svcName = `${service.metadata.name}.${analyzerNs}.svc`;
+    assert.ok(url.hostname === svcName || url.hostname === `${svcName}.cluster.local`, `${url.hostname} is the Service ${svcName}`);
+    assert.equal(Number(url.port || 443), service.spec.ports[0].port, "the Service's port");
+    assert.equal(service.spec.ports.length, 1);
+    assert.equal(url.pathname, '/', 'the base URL (/api/v1/alerts is appended)');
+    // The analyzer's certificate (manifests/analyzer/README.md) carries that name, so verification succeeds.
+    const analyzerReadme = readFileSync(join(MANIFESTS, 'analyzer', 'README.md'), 'utf8');
+    assert.ok(analyzerReadme.includes(`DNS:${url.hostname},`) || analyzerReadme.includes(`DNS:${url.hostname}\n`), `the certificate recipe has DNS:${url.hostname}`);
+
+    // The token: a required Secret in the agent's namespace; the analyzer has a token with the ingest scope for it.
+    const ref = requireSecretEnv(container, fwd.token_env, 'agent.analyzer.token_env');
+    const analyzerRaw = parseConfigText(readFileSync(join(MANIFESTS, 'analyzer', 'tiercel.yaml'), 'utf8'), 'tiercel.yaml');
+    const ingest = ((analyzerRaw['api'] as Obj).tokens as Obj[]).filter((t) => t.scopes.includes('ingest'));
+    assert.deepEqual(ingest.map((t) => t.scopes), [['ingest']], 'the analyzer has one token for agents, with the ingest scope only');
+
+    // The CA: a file of a read-only Secret (or ConfigMap) volume.
+    assert.ok(fwd.ca_file, 'ca_file: the analyzer is verified against its own CA');
+    const caMount = (container.volumeMounts as Obj[]).find((m) => posix.dirname(fwd.ca_file) === m.mountPath);
+    assert.ok(caMount, `${fwd.ca_file} is in a mounted directory`);
+    assert.equal(caMount.readOnly, true);
+    const caVolume = (pod.volumes as Obj[]).find((v) => v.name === caMount.name)!;
+    const source = caVolume.secret ?? caVolume.configMap;
+    assert.ok(source, 'the CA comes from a Secret or a ConfigMap');
+    assert.ok((source.items as Obj[]).some((i) => i.path === posix.basename(fwd.ca_file)), `${posix.basename(fwd.ca_file)} is an item of the volume`);
+    assert.notEqual(source.optional, true, 'the CA is required');
+
+    // Without the token the agent refuses to start (so optional: true would be a crash loop, not a quiet fallback).
+    const fake = mkdtempSync(join(tmpdir(), 'tiercel-agent-ca-'));
+    writeFileSync(join(fake, 'ca.crt'), '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n');
+    const withFakeCa = { ...raw, agent: { ...(raw['agent'] as Obj), analyzer: { ...fwd, ca_file: join(fake, 'ca.crt') } } };
+    const literal = Object.fromEntries((container.env as Obj[]).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+    const config = validateConfig(withFakeCa, { env: { ...literal, ...requiredSecretEnv(container) }, defaultRulesSource: 'syscall' });
+    assert.equal(config.agent.analyzer?.url.href, url.href);
+    assert.ok(config.agent.analyzer?.token && config.agent.analyzer.ca, 'a token and a CA');
+    assert.throws(() => validateConfig(withFakeCa, { env: literal, defaultRulesSource: 'syscall' }), new RegExp(fwd.token_env));
+
+    // The agent's README says how to create the Secret, with the analyzer's agents token and CA.
+    const readme = readFileSync(join(base, 'README.md'), 'utf8');
+    for (const name of requiredSecrets(pod)) assert.match(readme, new RegExp(`create secret [a-z]+ ${name} `), `README.md creates the Secret ${name}`);
+    assert.equal(ref.name, caVolume.secret?.secretName ?? ref.name, 'one Secret holds the token and the CA');
+    assert.match(readme, /tiercel-api-tokens/, "README.md takes the token from the analyzer's Secret");
+  });
+
+  it('the image build copies everything the package build runs on', () => {
+    const dockerfile = readFileSync(join(MANIFESTS, 'agent', 'Dockerfile'), 'utf8');
+    const buildStage = dockerfile.split(/^FROM /m)[1]!;
+    const copied = new Set([...buildStage.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/)));
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    // npm ci runs install and prepare: every file or directory they name must be in the build context.
+    for (const script of ['preinstall', 'install', 'postinstall', 'prepare']) {
+      for (const word of (pkg.scripts[script] ?? '').split(/\s+/)) {
+        if (!/^[\w.-]+(\/[\w.-]+)+$|^[\w-]+\.(json|mjs|js|ts)$/.test(word)) continue;
+        const top = word.split('/')[0]!;
+        assert.ok(existsSync(join(ROOT, top)), `${word}: ${top} exists`);
+        assert.ok(copied.has(top), `npm ci runs \`${pkg.scripts[script]}\` (${script}): the build stage copies ${top}`);
+      }
+    }
   });
 
   it('kubectl kustomize builds the agent (when kubectl is installed)', () => {
