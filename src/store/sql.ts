@@ -26,7 +26,7 @@ export const INCIDENT_UPSERT = `${insertSql('incidents', INCIDENT_COLUMNS)} ON C
 export const LINK_ADOPT = 'UPDATE alerts SET incident_id = ?, link_key = ?, link_confidence = ?, linked_to = ?, link_detail = ? ' +
   'WHERE id = ? AND (incident_id IS NULL OR incident_id = ?)';
 
-export const RULES_CLEAR = 'DELETE FROM incident_rules WHERE incident_id = ?';
+export const RULE_DELETE = 'DELETE FROM incident_rules WHERE incident_id = ? AND rule = ?';
 export const RULE_INSERT = 'INSERT INTO incident_rules (incident_id, rule) VALUES (?, ?) ON CONFLICT DO NOTHING';
 
 /** Merging `from` into `into`: statements in order, with which of the two each `?` is. */

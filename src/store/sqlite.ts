@@ -106,7 +106,8 @@ export class SqliteStore implements Store {
   private writeSync(batch: WriteBatch): void {
     const insertAlert = this.stmt(S.ALERT_INSERT);
     const upsertIncident = this.stmt(S.INCIDENT_UPSERT);
-    const clearRules = this.stmt(S.RULES_CLEAR);
+    const storedRules = this.stmt('SELECT rules FROM incidents WHERE id = ?');
+    const deleteRule = this.stmt(S.RULE_DELETE);
     const insertRule = this.stmt(S.RULE_INSERT);
     const adopt = this.stmt(S.LINK_ADOPT);
     const tx = this.db.transaction(() => {
@@ -117,9 +118,14 @@ export class SqliteStore implements Store {
         links.delete(a.id);
       }
       for (const i of batch.incidents) {
+        const stored = storedRules.get(i.id) as Row | undefined;
         if (upsertIncident.run(...incidentParams(i, CODEC)).changes === 0) continue;
-        clearRules.run(i.id);
-        for (const r of i.rules) insertRule.run(i.id, r);
+        // The rule rows follow the summary's list: only what changed is written
+        // (most upserts add no rule; rewriting them all was a sixth of a batch).
+        const before = new Set(stored ? (CODEC.json(stored.rules) as string[]) : []);
+        const after = new Set(i.rules);
+        for (const r of before) if (!after.has(r)) deleteRule.run(i.id, r);
+        for (const r of after) if (!before.has(r)) insertRule.run(i.id, r);
       }
       for (const l of links.values()) adopt.run(...linkParams(l, CODEC));
       for (const m of batch.merges ?? []) {
