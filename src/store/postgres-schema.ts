@@ -6,6 +6,7 @@
  */
 import type { PoolClient } from 'pg';
 import type { Migration } from './migrations.js';
+import { rollupBackfillSql } from './rollup.js';
 
 export const POSTGRES_MIGRATIONS: readonly Migration<PoolClient>[] = [
   {
@@ -104,6 +105,20 @@ export const POSTGRES_MIGRATIONS: readonly Migration<PoolClient>[] = [
         linked_to = links.linked_to, link_detail = links.detail
       FROM links WHERE links.alert_id = alerts.id AND (alerts.incident_id IS NULL OR alerts.incident_id = links.incident_id);
       DROP TABLE links;
+    `,
+  },
+  {
+    version: 3,
+    name: 'per-minute alert rollup for stats',
+    up: `
+      CREATE TABLE alert_rollup (
+        dim text NOT NULL,
+        minute bigint NOT NULL,
+        key text NOT NULL,
+        n bigint NOT NULL,
+        PRIMARY KEY (dim, minute, key)
+      );
+      ${rollupBackfillSql('jsonb_array_elements_text(alerts.tags) AS tag(value)')};
     `,
   },
 ];

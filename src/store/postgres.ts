@@ -17,7 +17,8 @@ import {
 import { ageCutoff, checkKnownIds, checkRetention, countCutoffOffset, linksByAlert, page, timelineEntry, timelineLimit } from './shared.js';
 import { redactUrl } from './spec.js';
 import * as S from './sql.js';
-import { assembleStats, planStats, statsSql } from './stats.js';
+import { RollupDelta, ROLLUP_DELETE_EMPTY, ROLLUP_UPSERT, rollupInputOfRow, type RollupRow } from './rollup.js';
+import { computeStats, planStats, statsSql } from './stats.js';
 import type { AlertQuery, IncidentQuery, Page, RetentionPolicy, RetentionResult, Stats, StatsQuery, Store } from './types.js';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
@@ -105,10 +106,20 @@ export class PostgresStore implements Store {
   async write(batch: WriteBatch): Promise<void> {
     await this.transaction(async (client) => {
       const links = linksByAlert(batch, CODEC.text);
+      const inserted = new Set<string>();
       for (const chunk of chunks(batch.alerts, ROWS_PER_STATEMENT)) {
-        await this.insertMany(client, 'alerts', ALERT_COLUMNS, chunk.map((a) => alertParams(a, CODEC, links.get(CODEC.text(a.id)))),
-          'ON CONFLICT (id) DO NOTHING');
+        const rows = await this.insertMany(client, 'alerts', ALERT_COLUMNS, chunk.map((a) => alertParams(a, CODEC, links.get(CODEC.text(a.id)))),
+          'ON CONFLICT (id) DO NOTHING RETURNING id');
+        for (const r of rows) inserted.add(r.id as string);
       }
+      const rollup = new RollupDelta();
+      for (const a of batch.alerts) {
+        // Counted once, as stored: a retried alert (not inserted) is not counted again.
+        if (!inserted.delete(CODEC.text(a.id))) continue;
+        rollup.add({ ...a, priority: a.priority, source: CODEC.text(a.source), rule: CODEC.text(a.rule), hostname: CODEC.text(a.hostname),
+          namespace: a.namespace === undefined ? undefined : CODEC.text(a.namespace), tags: a.tags.map(CODEC.text) }, 1);
+      }
+      await this.applyRollup(client, rollup.list());
       // Stored with their alerts, or skipped with them (a retry: the first write wins).
       for (const a of batch.alerts) links.delete(CODEC.text(a.id));
 
@@ -146,6 +157,24 @@ export class PostgresStore implements Store {
         for (const step of S.MERGE_STEPS) await this.query(step.sql, step.params.map((p) => CODEC.text(m[p])), client);
       }
     });
+  }
+
+  /** Adds a transaction's rollup changes (rollup.ts); rows brought to zero by retention go. */
+  private async applyRollup(client: pg.PoolClient, rows: readonly RollupRow[], dropEmpty = false): Promise<void> {
+    if (rows.length === 0) return;
+    const params = [rows.map((r) => r.dim), rows.map((r) => r.minute.toString()), rows.map((r) => r.key), rows.map((r) => r.n)];
+    await client.query(
+      'INSERT INTO alert_rollup (dim, minute, key, n) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[]) ' +
+        'ON CONFLICT (dim, minute, key) DO UPDATE SET n = alert_rollup.n + excluded.n',
+      params,
+    );
+    if (dropEmpty) {
+      await client.query(
+        'DELETE FROM alert_rollup r USING unnest($1::text[], $2::bigint[], $3::text[]) AS d(dim, minute, key) ' +
+          'WHERE r.dim = d.dim AND r.minute = d.minute AND r.key = d.key AND r.n <= 0',
+        params.slice(0, 3),
+      );
+    }
   }
 
   private async insertMany(client: pg.PoolClient, table: string, columns: readonly string[], rows: unknown[][], suffix: string): Promise<Row[]> {
@@ -215,20 +244,9 @@ export class PostgresStore implements Store {
   }
 
   async stats(query: StatsQuery): Promise<Stats> {
-    const plan = planStats(query);
     const sql = statsSql('jsonb_array_elements_text(alerts.tags) AS tag(value)');
-    const range = [plan.from, plan.to];
-    // Independent reads: run them side by side on the pool.
-    const [series, bySource, byRule, byNamespace, byHostname, byTag, incidents] = await Promise.all([
-      this.query(sql.series, [plan.from, plan.width, ...range]),
-      this.query(sql.bySource, range),
-      this.query(sql.byRule, [...range, plan.top]),
-      this.query(sql.byNamespace, [...range, plan.top]),
-      this.query(sql.byHostname, [...range, plan.top]),
-      this.query(sql.byTag, [...range, plan.top]),
-      this.query(sql.incidents, range),
-    ]);
-    return assembleStats(plan, { series, bySource, byRule, byNamespace, byHostname, byTag, incidents } as never);
+    // Independent reads: computeStats runs them side by side on the pool.
+    return computeStats(planStats(query), sql, (text, params) => this.query(text, params));
   }
 
   async applyRetention(policy: RetentionPolicy): Promise<RetentionResult> {
@@ -250,6 +268,9 @@ export class PostgresStore implements Store {
         const rows = await this.query(S.RETENTION_CHUNK, [c.time, c.seq, RETENTION_CHUNK], client);
         if (rows.length === 0) return 0;
         result.deletedAlerts += rows.filter((r) => r.kind === 'alert').length;
+        const rollup = new RollupDelta();
+        for (const r of rows) rollup.add(rollupInputOfRow(r, CODEC), -1);
+        await this.applyRollup(client, rollup.list(), true);
         const incidents = [...new Set(rows.map((r) => r.incident_id).filter((x): x is string => typeof x === 'string'))];
         if (incidents.length) {
           const gone = await client.query(

@@ -67,12 +67,13 @@ export const INCIDENT_LINKS =
  * Retention deletes in chunks (short transactions: better-sqlite3 blocks the
  * event loop while it runs, and PostgreSQL readers should not wait on one
  * huge delete). Params: cutoff time, cutoff seq, chunk size. Deletes every
- * piece of evidence at or before (time, seq).
+ * piece of evidence at or before (time, seq), returning what the rollup
+ * (rollup.ts) counted of it.
  */
 export const RETENTION_CHUNK = `
   DELETE FROM alerts WHERE seq IN (
     SELECT seq FROM alerts WHERE (time, seq) <= (?, ?) ORDER BY time, seq LIMIT ?
-  ) RETURNING id, kind, incident_id`;
+  ) RETURNING id, kind, incident_id, time, priority, source, rule, namespace, hostname, tags`;
 
 /** The newest alert that must go for at most `max` to stay. Params: offset (count − max − 1). */
 export const RETENTION_COUNT_CUTOFF =

@@ -10,6 +10,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import type { Migration } from './migrations.js';
+import { rollupBackfillSql } from './rollup.js';
 
 export const SQLITE_MIGRATIONS: readonly Migration<Database>[] = [
   {
@@ -114,6 +115,21 @@ export const SQLITE_MIGRATIONS: readonly Migration<Database>[] = [
         linked_to = links.linked_to, link_detail = links.detail
       FROM links WHERE links.alert_id = alerts.id AND (alerts.incident_id IS NULL OR alerts.incident_id = links.incident_id);
       DROP TABLE links;
+    `,
+  },
+  {
+    version: 3,
+    name: 'per-minute alert rollup for stats',
+    // See rollup.ts. Keyed by dimension first: a breakdown reads only its own rows.
+    up: `
+      CREATE TABLE alert_rollup (
+        dim TEXT NOT NULL,
+        minute INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (dim, minute, key)
+      ) STRICT, WITHOUT ROWID;
+      ${rollupBackfillSql('json_each(alerts.tags) AS tag')};
     `,
   },
 ];

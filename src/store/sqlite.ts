@@ -18,7 +18,8 @@ import { ageCutoff, checkKnownIds, checkRetention, countCutoffOffset, linksByAle
 import * as S from './sql.js';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.js';
 import { migrateSqlite } from './sqlite-migrate.js';
-import { assembleStats, planStats, statsSql } from './stats.js';
+import { RollupDelta, ROLLUP_DELETE_EMPTY, ROLLUP_UPSERT, rollupInputOfRow } from './rollup.js';
+import { computeStats, planStats, statsSql } from './stats.js';
 import type { AlertQuery, IncidentQuery, Page, RetentionPolicy, RetentionResult, Stats, StatsQuery, Store } from './types.js';
 
 export interface SqliteStoreOptions {
@@ -112,8 +113,9 @@ export class SqliteStore implements Store {
     const adopt = this.stmt(S.LINK_ADOPT);
     const tx = this.db.transaction(() => {
       const links = linksByAlert(batch);
+      const rollup = new RollupDelta();
       for (const a of batch.alerts) {
-        insertAlert.run(...alertParams(a, CODEC, links.get(a.id)));
+        if (insertAlert.run(...alertParams(a, CODEC, links.get(a.id))).changes > 0) rollup.add(a, 1);
         // Stored with its alert, or skipped with it (a retry: the first write wins).
         links.delete(a.id);
       }
@@ -128,6 +130,8 @@ export class SqliteStore implements Store {
         for (const r of after) if (!before.has(r)) insertRule.run(i.id, r);
       }
       for (const l of links.values()) adopt.run(...linkParams(l, CODEC));
+      const addRollup = this.stmt(ROLLUP_UPSERT);
+      for (const r of rollup.list()) addRollup.run(r.dim, r.minute, r.key, r.n);
       for (const m of batch.merges ?? []) {
         if (m.from === m.into) continue;
         for (const step of S.MERGE_STEPS) this.stmt(step.sql).run(...step.params.map((p) => m[p]));
@@ -195,19 +199,8 @@ export class SqliteStore implements Store {
   }
 
   async stats(query: StatsQuery): Promise<Stats> {
-    const plan = planStats(query);
     const sql = statsSql('json_each(alerts.tags) AS tag', 'alerts INDEXED BY alerts_kind_time');
-    const range = [plan.from, plan.to];
-    const all = (text: string, ...params: unknown[]): Row[] => this.stmt(text).all(...params) as Row[];
-    return assembleStats(plan, {
-      series: all(sql.series, plan.from, plan.width, ...range) as never,
-      bySource: all(sql.bySource, ...range) as never,
-      byRule: all(sql.byRule, ...range, plan.top) as never,
-      byNamespace: all(sql.byNamespace, ...range, plan.top) as never,
-      byHostname: all(sql.byHostname, ...range, plan.top) as never,
-      byTag: all(sql.byTag, ...range, plan.top) as never,
-      incidents: all(sql.incidents, ...range) as never,
-    });
+    return computeStats(planStats(query), sql, (text, params) => this.stmt(text).all(...params) as Row[]);
   }
 
   async applyRetention(policy: RetentionPolicy): Promise<RetentionResult> {
@@ -233,7 +226,9 @@ export class SqliteStore implements Store {
     const tx = this.db.transaction(() => {
       const rows = this.stmt(S.RETENTION_CHUNK).all(time, seq, RETENTION_CHUNK) as Row[];
       const incidents = new Set<string>();
+      const rollup = new RollupDelta();
       for (const r of rows) {
+        rollup.add(rollupInputOfRow(r, CODEC), -1);
         if (r.kind === 'alert') result.deletedAlerts++;
         if (typeof r.incident_id === 'string') incidents.add(r.incident_id);
       }
@@ -241,6 +236,10 @@ export class SqliteStore implements Store {
         if (this.stmt(S.INCIDENT_DELETE_IF_EMPTY).run(id, id).changes === 0) continue;
         this.stmt(S.INCIDENT_RULES_DELETE).run(id);
         result.deletedIncidents++;
+      }
+      for (const r of rollup.list()) {
+        this.stmt(ROLLUP_UPSERT).run(r.dim, r.minute, r.key, r.n);
+        this.stmt(ROLLUP_DELETE_EMPTY).run(r.dim, r.minute, r.key);
       }
       return rows.length;
     });

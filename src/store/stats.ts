@@ -5,6 +5,7 @@
  */
 import { PRIORITIES } from '../engine/priority.js';
 import { INCIDENT_STATUSES, type IncidentStatus } from '../incidents/model.js';
+import { MINUTE_NS } from './rollup.js';
 import { StoreQueryError, type Stats, type StatsQuery } from './types.js';
 
 /** More buckets than this is a mistake of the caller (1 s buckets over a month), not a chart. */
@@ -111,4 +112,94 @@ export function assembleStats(plan: StatsPlan, rows: StatsRows): Stats {
     series,
     incidents,
   };
+}
+
+type Run = (sql: string, params: readonly unknown[]) => Promise<readonly Record<string, unknown>[]> | readonly Record<string, unknown>[];
+
+/** LIMIT for the edges' breakdowns: all their groups (merged with the rollup's, then cut to top). */
+const ALL_GROUPS = 1_000_000_000;
+
+const ROLLUP_KEYS = 'SELECT key, sum(n) AS n FROM alert_rollup WHERE dim = ? AND minute >= ? AND minute < ? GROUP BY key';
+const ROLLUP_SERIES = `SELECT minute, key AS priority, n FROM alert_rollup WHERE dim = 'priority' AND minute >= ? AND minute < ?`;
+
+/**
+ * Stats through the per-minute rollup (rollup.ts) for the whole minutes of
+ * the range and the alerts themselves for the partial minutes at its edges.
+ * The series comes from the rollup when every minute falls in one bucket
+ * (buckets of whole minutes starting on a minute, as the API's relative
+ * ranges do); otherwise it is counted from the alerts, in one scan.
+ */
+export async function computeStats(plan: StatsPlan, sql: ReturnType<typeof statsSql>, run: Run): Promise<Stats> {
+  const range = [plan.from, plan.to];
+  const m0 = ceilDiv(plan.from, MINUTE_NS);
+  const m1 = floorDiv(plan.to + 1n, MINUTE_NS);
+  if (m0 >= m1) {
+    // No whole minute: the alerts of the range are few, count them.
+    const [series, bySource, byRule, byNamespace, byHostname, byTag, incidents] = await Promise.all([
+      run(sql.series, [plan.from, plan.width, ...range]),
+      run(sql.bySource, range),
+      run(sql.byRule, [...range, plan.top]),
+      run(sql.byNamespace, [...range, plan.top]),
+      run(sql.byHostname, [...range, plan.top]),
+      run(sql.byTag, [...range, plan.top]),
+      run(sql.incidents, range),
+    ]);
+    return assembleStats(plan, { series, bySource, byRule, byNamespace, byHostname, byTag, incidents } as never);
+  }
+  const edges: [bigint, bigint][] = [];
+  if (plan.from < m0 * MINUTE_NS) edges.push([plan.from, m0 * MINUTE_NS - 1n]);
+  if (m1 * MINUTE_NS <= plan.to) edges.push([m1 * MINUTE_NS, plan.to]);
+  const seriesFromRollup = plan.width % MINUTE_NS === 0n && floorDiv(plan.from, MINUTE_NS) * MINUTE_NS === plan.from;
+  const minutes = [m0, m1];
+
+  const keyDims = [['source', sql.bySource, false], ['rule', sql.byRule, true], ['namespace', sql.byNamespace, true],
+    ['hostname', sql.byHostname, true], ['tag', sql.byTag, true]] as const;
+  const [seriesRows, incidents, ...parts] = await Promise.all([
+    seriesFromRollup
+      ? Promise.all([run(ROLLUP_SERIES, minutes), ...edges.map((e) => run(sql.series, [plan.from, plan.width, ...e]))])
+      : Promise.all([run(sql.series, [plan.from, plan.width, ...range])]),
+    run(sql.incidents, range),
+    ...keyDims.map(([dim, text, limited]) => Promise.all([
+      run(ROLLUP_KEYS, [dim, ...minutes]),
+      ...edges.map((e) => run(text, limited ? [...e, ALL_GROUPS] : e)),
+    ])),
+  ]);
+  const series: { bucket: unknown; priority: unknown; n: unknown }[] = [];
+  if (seriesFromRollup) {
+    const [rolled, ...edgeRows] = seriesRows;
+    for (const r of rolled!) {
+      series.push({ bucket: (BigInt(r.minute as string | number | bigint) * MINUTE_NS - plan.from) / plan.width, priority: r.priority, n: r.n });
+    }
+    for (const rows of edgeRows) series.push(...(rows as never[]));
+  } else {
+    series.push(...(seriesRows[0] as never[]));
+  }
+  const merged = parts.map((lists) => sumByKey(lists.flat()));
+  const top = (c: Counted[]): Counted[] => c.slice(0, plan.top);
+  return assembleStats(plan, {
+    series,
+    bySource: merged[0]!,
+    byRule: top(merged[1]!),
+    byNamespace: top(merged[2]!),
+    byHostname: top(merged[3]!),
+    byTag: top(merged[4]!),
+    incidents: incidents as unknown as Counted[],
+  });
+}
+
+/** Counts summed per key, largest first, then by key. */
+function sumByKey(rows: readonly Record<string, unknown>[]): Counted[] {
+  const sums = new Map<string, number>();
+  for (const r of rows) sums.set(String(r.key), (sums.get(String(r.key)) ?? 0) + Number(r.n));
+  return [...sums].filter(([, n]) => n > 0).map(([key, n]) => ({ key, n }))
+    .sort((a, b) => (a.n !== b.n ? b.n - a.n : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a < 0n && q * b !== a ? q - 1n : q;
+}
+
+function ceilDiv(a: bigint, b: bigint): bigint {
+  return -floorDiv(-a, b);
 }

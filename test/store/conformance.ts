@@ -454,6 +454,71 @@ export function storeConformance(name: string, harness: StoreHarness, options: {
       await assert.rejects(store.stats({ from: 0n, to: 3_600_000n * SEC, bucketMs: 1000 }), StoreQueryError, 'too many buckets');
     }));
 
+    test('stats over whole minutes (the per-minute rollup) equal counting the alerts: retries once, retention subtracted', () => withStore(async (store) => {
+      const min = 60n * SEC;
+      const base = (T0 / min + 1n) * min;
+      const prios = ['Critical', 'Warning', 'Warning', 'Notice', 'Error'] as const;
+      const rows = Array.from({ length: 300 }, (_, i) => alert({
+        time: base + BigInt(i) * (min / 47n), priority: prios[i % prios.length]!, rule: `R${(i * 7) % 5}`, source: i % 3 ? 'syscall' : 'k8s_audit',
+        namespace: i % 4 ? `ns${i % 3}` : undefined, hostname: `n${i % 6}`, tags: i % 2 ? ['a'] : ['a', 'b', `t${i % 7}`],
+      }));
+      const ctx = alert({ kind: 'context', time: base + 5n * SEC });
+      await store.write({ alerts: [...rows.slice(0, 150), ctx], incidents: [], links: [] });
+      await store.write({ alerts: rows.slice(0, 200), incidents: [], links: [] });
+      await store.write({ alerts: rows.slice(100), incidents: [], links: [] });
+      const expected = (kept: readonly StoredAlert[], from: bigint, to: bigint, bucketMs: number): unknown => {
+        const width = BigInt(bucketMs) * 1_000_000n;
+        const inRange = kept.filter((a) => a.time >= from && a.time <= to);
+        const count = (keys: (string | undefined)[]): Map<string, number> => {
+          const m = new Map<string, number>();
+          for (const k of keys) if (k !== undefined) m.set(k, (m.get(k) ?? 0) + 1);
+          return m;
+        };
+        const top = (m: Map<string, number>): { key: string; count: number }[] => [...m].map(([key, count]) => ({ key, count }))
+          .sort((x, y) => (x.count !== y.count ? y.count - x.count : x.key < y.key ? -1 : 1)).slice(0, 10);
+        const series = new Map<bigint, Map<string, number>>();
+        for (const a of inRange) {
+          const b = (a.time - from) / width;
+          const m = series.get(b) ?? new Map<string, number>();
+          m.set(a.priority, (m.get(a.priority) ?? 0) + 1);
+          series.set(b, m);
+        }
+        return {
+          total: inRange.length,
+          byRule: top(count(inRange.map((a) => a.rule))),
+          bySource: Object.fromEntries(count(inRange.map((a) => a.source))),
+          byNamespace: top(count(inRange.map((a) => a.namespace))),
+          byHostname: top(count(inRange.map((a) => a.hostname))),
+          byTag: top(count(inRange.flatMap((a) => a.tags))),
+          series: [...series].sort((x, y) => (x[0] < y[0] ? -1 : 1)).map(([b, m]) => [b, Object.fromEntries([...m].sort())]),
+        };
+      };
+      const got = async (from: bigint, to: bigint, bucketMs: number): Promise<unknown> => {
+        const s = await store.stats({ from, to, bucketMs });
+        return {
+          total: s.total, byRule: s.byRule, bySource: s.bySource, byNamespace: s.byNamespace, byHostname: s.byHostname, byTag: s.byTag,
+          series: s.series.map((b, i) => [BigInt(i), Object.fromEntries(Object.entries(b.byPriority).filter(([, n]) => n > 0).sort())])
+            .filter(([, m]) => Object.keys(m as object).length > 0),
+        };
+      };
+      const ranges: [bigint, bigint, number][] = [
+        [base, base + 7n * min - 1n, 60_000], // whole minutes, minute buckets: all from the rollup
+        [base, base + 3n * min + 17n * SEC, 120_000], // a partial minute at the end
+        [base + 7n * SEC, base + 6n * min + 1n, 60_000], // partial at both ends, buckets across minutes
+        [base + min + SEC, base + min + 50n * SEC, 1000], // inside one minute
+        [base - 10n * min, base + 10n * min, 300_000],
+      ];
+      for (const [from, to, bucketMs] of ranges) {
+        assert.deepEqual(await got(from, to, bucketMs), expected(rows, from, to, bucketMs), `stats ${from - base}..${to - base} / ${bucketMs} ms`);
+      }
+      await store.applyRetention({ maxAlerts: 120 });
+      for (const [from, to, bucketMs] of ranges) {
+        assert.deepEqual(await got(from, to, bucketMs), expected(rows.slice(180), from, to, bucketMs), `after retention, ${from - base}..${to - base}`);
+      }
+      await store.applyRetention({ maxAlerts: 0 });
+      assert.equal((await store.stats({ from: base - min, to: base + 10n * min, bucketMs: 60_000 })).total, 0);
+    }));
+
     test('retention by age deletes old evidence, its links, and incidents left empty', () => withStore(async (store) => {
       const nowNs = BigInt(Date.now()) * 1_000_000n;
       const day = 86_400n * SEC;

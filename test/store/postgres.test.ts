@@ -63,7 +63,7 @@ async function sql(text: string): Promise<void> {
 }
 
 /** An empty database: the tables dropped, so the migrations run again from scratch. */
-const reset = (): Promise<void> => sql('DROP TABLE IF EXISTS alerts, incidents, incident_rules, links, schema_migrations');
+const reset = (): Promise<void> => sql('DROP TABLE IF EXISTS alerts, incidents, incident_rules, links, alert_rollup, schema_migrations');
 
 const harness: StoreHarness = {
   async fresh() {
