@@ -209,6 +209,9 @@ async function queries(store: Store, end: bigint): Promise<Measured[]> {
   await add('incidents: text', () => incidents({ text: pick(PODS).name }));
   await add('stats 24 h, 1 h buckets', async () => (await store.stats({ from: end - day, to: end, bucketMs: 3_600_000 })).total);
   await add('stats 24 h, 1 min buckets', async () => (await store.stats({ from: end - day, to: end, bucketMs: 60_000 })).total);
+  // As the API asks for a relative range (`since=24h`): from on a bucket boundary, so the series comes from the rollup too.
+  await add('stats 24 h, 1 h buckets, from on the hour (API)', async () =>
+    (await store.stats({ from: end - day - ((end - day) % hour), to: end, bucketMs: 3_600_000 })).total);
   return out;
 }
 
