@@ -118,9 +118,15 @@ export function createAlertStream(options: AlertStreamOptions = {}): AlertStream
       res.write('retry: 3000\n\n');
       clients.add(res);
       startHeartbeat();
-      const gone = (): void => drop(res);
+      // A client that goes away half-closes its socket; the server would keep it open for the unfinished
+      // response (and shutdown would wait for it), so the response is destroyed along with the client.
+      const gone = (): void => {
+        drop(res);
+        if (!res.writableEnded && !res.destroyed) res.destroy();
+      };
       req.on('close', gone);
       res.on('close', gone);
+      req.socket.once('end', gone);
     },
     publish(evidence) {
       if (closed || clients.size === 0) return;
