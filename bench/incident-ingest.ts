@@ -19,7 +19,7 @@
  *   node --import tsx bench/incident-ingest.ts [--write]
  *
  * Environment: BENCH_ALERTS (default 100000), BENCH_BATCH (500),
- * BENCH_CONCURRENCY (4). Needs a build (npm run build) for the end-to-end part.
+ * BENCH_CONCURRENCY (4), BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). Needs a build (npm run build) for the end-to-end part.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -74,7 +74,8 @@ async function correlated(evidence: readonly StoredAlert[], dir: string): Promis
 
 async function endToEnd(alerts: readonly Record<string, unknown>[], dir: string): Promise<{ rate: number; p50: number; p99: number; rss: number }> {
   const token = randomBytes(24).toString('base64url');
-  const server = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'tiercel.js'), 'serve', '--listen', '127.0.0.1:0', '--log-format', 'json',
+  const nodeArgs = (process.env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const server = spawn(process.execPath, [...nodeArgs, join(PACKAGE_ROOT, 'bin', 'tiercel.js'), 'serve', '--listen', '127.0.0.1:0', '--log-format', 'json',
     '--data-dir', join(dir, 'e2e'), '--option', 'stdout_output.enabled=false', '--option', 'api.tokens[0].name=agents',
     '--option', 'api.tokens[0].token_env=BENCH_TOKEN', '--option', 'api.tokens[0].scopes=[ingest]'], {
     env: { ...process.env, BENCH_TOKEN: token }, stdio: ['ignore', 'ignore', 'pipe'],
