@@ -44,6 +44,8 @@ export interface RecorderOptions {
   readonly capacity: number;
   /** Evidence per transaction (default 2000). */
   readonly batchMax?: number;
+  /** How long evidence nobody awaits may wait for more to share its transaction (default 20 ms). */
+  readonly lingerMs?: number;
   /** Called after each commit with the evidence it stored (incident ids set): live views subscribe here. Must not throw. */
   readonly onCommitted?: (evidence: readonly StoredAlert[]) => void;
 }
@@ -71,11 +73,16 @@ export class IncidentRecorder {
   private running: Promise<void> | undefined;
   private closed = false;
   private readonly batchMax: number;
+  private readonly lingerMs: number;
+  private lingering: NodeJS.Timeout | undefined;
+  /** Items in the queue that an ingest() awaits. */
+  private waiting = 0;
   private readonly storeErrors: BurstLog;
   private readonly fullLog: BurstLog;
 
   constructor(private readonly options: RecorderOptions) {
     this.batchMax = options.batchMax ?? 2000;
+    this.lingerMs = options.lingerMs ?? 20;
     this.storeErrors = new BurstLog(options.logger, 'the incident store refused a batch; its evidence was not stored');
     this.fullLog = new BurstLog(options.logger, 'incident queue full: evidence from the audit pipeline dropped');
   }
@@ -113,12 +120,18 @@ export class IncidentRecorder {
     return new Promise<IngestResult>((resolve, reject) => {
       const waiter: Waiter = { remaining: batch.length, accepted: 0, duplicates: 0, failed: undefined, resolve, reject };
       for (const evidence of batch) this.queue.push({ evidence, waiter });
+      this.waiting += batch.length;
       this.kick();
     });
   }
 
   /** Resolves once everything queued so far is committed (or failed). */
   async flush(): Promise<void> {
+    if (this.lingering) {
+      clearTimeout(this.lingering);
+      this.lingering = undefined;
+      this.kick(true);
+    }
     while (this.running) await this.running;
   }
 
@@ -128,13 +141,23 @@ export class IncidentRecorder {
     await this.flush();
   }
 
-  private kick(): void {
+  private kick(waited = false): void {
     this.options.metrics?.queueDepth(this.depth);
-    if (this.running) return;
+    if (this.running || this.lingering) return;
+    // Evidence nobody waits for (the audit pipeline's, an alert at a time) lingers a
+    // moment so that it is committed in one transaction with what follows, instead of
+    // one transaction each; an agent's batch, awaited, goes at once.
+    if (!waited && !this.waiting && this.depth < this.batchMax && this.lingerMs > 0) {
+      this.lingering = setTimeout(() => {
+        this.lingering = undefined;
+        this.kick(true);
+      }, this.lingerMs);
+      return;
+    }
     this.running = this.drain().finally(() => {
       this.running = undefined;
       // Evidence that arrived while the last batch was being committed.
-      if (this.depth > 0) this.kick();
+      if (this.depth > 0) this.kick(true);
     });
   }
 
@@ -210,6 +233,7 @@ export class IncidentRecorder {
   private settle(item: Item, outcome: 'accepted' | 'duplicate' | 'failed', error?: Error): void {
     const w = item.waiter;
     if (!w) return;
+    this.waiting--;
     if (outcome === 'accepted') w.accepted++;
     else if (outcome === 'duplicate') w.duplicates++;
     else w.failed ??= error;

@@ -173,10 +173,14 @@ describe('IncidentRecorder on a real SQLite store', () => {
     });
     const ev = evidence(5);
     const taken = ev.map((e) => recorder.record(e));
-    // The first is taken out of the queue for its commit at once; three more wait; the last finds the queue full.
-    assert.deepEqual(taken, [true, true, true, true, false]);
-    assert.deepEqual(dropped, ['queue_full:1']);
+    // Unawaited evidence lingers for company before its commit: three fit, two find the queue full.
+    assert.deepEqual(taken, [true, true, true, false, false]);
+    assert.deepEqual(dropped, ['queue_full:1', 'queue_full:1']);
     await recorder.flush();
+    assert.equal(await store.countAlerts(), 3);
+    // And the linger ends on its own: a later record is committed without a flush.
+    assert.equal(recorder.record(parseAlertJson(shellAlert('pod-9', 'ns', 99), Date.now())), true);
+    for (let i = 0; i < 100 && (await store.countAlerts()) < 4; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(await store.countAlerts(), 4);
     await recorder.close();
     await store.close();
