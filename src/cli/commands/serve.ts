@@ -132,7 +132,7 @@ function printBanner(server: TiercelServer, logger: Logger, pretty: boolean): vo
   const details = {
     url: server.baseUrl,
     webhook: server.webhookUrl,
-    ...(server.apiUrl ? { api: server.apiUrl } : {}),
+    ...(server.apiUrl ? { api: server.apiUrl, ui: `${server.baseUrl}/` } : {}),
     ...(server.apiTokenFile ? { apiTokenFile: server.apiTokenFile } : {}),
     rules: server.enabledRules,
     outputs: server.outputNames,
@@ -147,7 +147,8 @@ function printBanner(server: TiercelServer, logger: Logger, pretty: boolean): vo
       `  ${server.enabledRules} rules enabled; alerts go to: ${server.outputNames.join(', ') || 'no output'}` +
       `${server.apiUrl ? ' and the incident store' : ''}\n` +
       (server.apiUrl
-        ? `  incidents: tiercel incidents list   (query API ${server.apiUrl}${server.apiTokenFile ? `, token in ${server.apiTokenFile}` : ''})\n`
+        ? `  web UI: ${server.baseUrl}/   incidents: tiercel incidents list   (query API ${server.apiUrl})\n` +
+          (server.apiTokenFile ? `  sign in with the token in ${server.apiTokenFile}\n` : '')
         : '') +
       '\n' +
       `Send it the bundled sample (a day in a small cluster, with an attack in it) from another terminal:\n\n` +
