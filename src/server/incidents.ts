@@ -20,7 +20,8 @@ import type { Alert } from '../engine/alert.js';
 import { Correlator } from '../incidents/correlator.js';
 import { EvidenceInputError, contextFromAuditEvent, evidenceFromAlert, parseAlertJson } from '../incidents/evidence.js';
 import type { StoredAlert } from '../incidents/model.js';
-import { openStore } from '../store/index.js';
+import { openStore, parseStoreSpec } from '../store/index.js';
+import { openStoreThread } from '../store/thread.js';
 import type { Store } from '../store/types.js';
 import { loadOrCreateApiToken } from './api-token.js';
 import { IncidentRecorder } from './incident-recorder.js';
@@ -68,7 +69,11 @@ function tellingCorrelator(store: Store, correlator: Correlator): Store {
 
 export async function startIncidents(config: IncidentsConfig, logger: Logger, metrics: ServerMetrics): Promise<IncidentsRuntime> {
   const log = logger.child({ component: 'incidents' });
-  const store = await openStore(config.storeUrl, { dataDir: config.dataDir });
+  // SQLite is synchronous: on its own thread its commits do not stop the event loop that
+  // parses, evaluates and answers. PostgreSQL's client is asynchronous already.
+  const store = parseStoreSpec(config.storeUrl, config.dataDir).engine === 'sqlite'
+    ? await openStoreThread(config.storeUrl, { dataDir: config.dataDir })
+    : await openStore(config.storeUrl, { dataDir: config.dataDir });
   try {
     const correlator = new Correlator({ windowMs: config.windowMs });
     const since = BigInt(Date.now() - config.windowMs) * 1_000_000n;
