@@ -28,7 +28,8 @@
  * default 2: one process cannot outrun the agent on two cores), BENCH_PHASES (e.g. "b" to run one part; no
  * --write then), BENCH_CHURN (processes/s in (d), default 50), BENCH_RSS_RATE
  * (pace the (d) workload, syscalls/s; default 0: unpaced, the (b) load),
- * BENCH_AGENT_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ * BENCH_AGENT_NODE_ARGS (node options of the agent; default the DaemonSet's NODE_OPTIONS,
+ * "--max-semi-space-size=4"; e.g. "--max-semi-space-size=4 --cpu-prof --cpu-prof-dir=/tmp/prof").
  * Needs root, the sensor (npm install builds it), a build (npm run build:
  * the agent is bin/tiercel.js) and cc. Loopback only.
  */
@@ -50,7 +51,9 @@ const PROCS = Number(process.env['BENCH_PROCS'] ?? 2);
 const PHASES = (process.env['BENCH_PHASES'] ?? 'a,b,c').split(',');
 const CHURN = Number(process.env['BENCH_CHURN'] ?? 50);
 const RSS_RATE = Number(process.env['BENCH_RSS_RATE'] ?? 0);
-const AGENT_NODE_ARGS = (process.env['BENCH_AGENT_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+/** The agent runs as the DaemonSet runs it (manifests/agent/daemonset.yaml sets NODE_OPTIONS to this). */
+const DAEMONSET_NODE_OPTIONS = '--max-semi-space-size=4';
+const AGENT_NODE_ARGS = (process.env['BENCH_AGENT_NODE_ARGS'] ?? DAEMONSET_NODE_OPTIONS).split(' ').filter(Boolean);
 const WRITE = process.argv.includes('--write');
 const RSS_MINUTES = (() => {
   const i = process.argv.indexOf('--rss-minutes');

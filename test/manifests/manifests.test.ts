@@ -441,6 +441,15 @@ describe('manifests', () => {
     return ds.obj;
   };
 
+  it('DaemonSet: the agent\'s node options are the ones its benchmark measures', () => {
+    const env = (agentDaemonSet().spec.template.spec.containers[0].env ?? []) as Obj[];
+    const nodeOptions = env.find((e) => e.name === 'NODE_OPTIONS')?.value as string | undefined;
+    const bench = readFileSync(join(ROOT, 'bench', 'sensor-overhead.ts'), 'utf8');
+    const measured = /const DAEMONSET_NODE_OPTIONS = '([^']*)';/.exec(bench)?.[1];
+    assert.ok(nodeOptions, 'the DaemonSet sets NODE_OPTIONS');
+    assert.equal(measured, nodeOptions, 'bench/sensor-overhead.ts runs the agent with the DaemonSet\'s NODE_OPTIONS');
+  });
+
   it('DaemonSet: the node agent with least privilege, on every node', () => {
     const ds = agentDaemonSet();
     assert.equal(ds.apiVersion, 'apps/v1');
