@@ -28,7 +28,8 @@ export interface AnalyzerForwardConfig {
 /** Reads `agent.analyzer`; undefined when it has no url. Throws ConfigError. */
 export function readAnalyzerForward(r: MapReader, env: NodeJS.ProcessEnv): AnalyzerForwardConfig | undefined {
   const urlText = r.optionalString('url');
-  const tokenEnv = r.optionalString('token_env');
+  // Read now (an unknown key is an error), resolved below: only an agent that forwards needs the variable.
+  r.get('token_env');
   const caFile = r.optionalString('ca_file');
   const queueCapacity = r.int('queue_capacity', 10_000, 10, 10_000_000);
   const batchMax = r.int('batch_max', 500, 1, 10_000);
@@ -42,12 +43,7 @@ export function readAnalyzerForward(r: MapReader, env: NodeJS.ProcessEnv): Analy
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw r.error('url', `expected an http:// or https:// URL, got "${urlText}"`);
   if (url.username || url.password) throw r.error('url', 'put credentials in token_env, not in the URL');
-  let token: string | undefined;
-  if (tokenEnv !== undefined) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(tokenEnv)) throw r.error('token_env', `expected the name of an environment variable, got "${tokenEnv}"`);
-    token = env[tokenEnv]?.trim();
-    if (!token) throw r.error('token_env', `environment variable ${tokenEnv} is not set or empty`);
-  }
+  const token = r.envSecret('token_env', env)?.value;
   let ca: string | undefined;
   if (caFile !== undefined) {
     try {

@@ -65,17 +65,6 @@ function duration(r: MapReader, name: string, dflt: number, min: number, max: nu
   return ms;
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-function fromEnv(r: MapReader, name: string, env: NodeJS.ProcessEnv): string | undefined {
-  const varName = r.optionalString(name);
-  if (varName === undefined) return undefined;
-  if (!ENV_NAME.test(varName)) throw r.error(name, `expected the name of an environment variable, got "${varName}"`);
-  const value = env[varName]?.trim();
-  if (!value) throw r.error(name, `environment variable ${varName} is not set or empty`);
-  return value;
-}
-
 function readTokens(value: unknown, path: string, file: string | undefined, env: NodeJS.ProcessEnv): ApiTokenConfig[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw new ConfigError(path, `expected a list of tokens, got ${describeValue(value)}`, file);
@@ -89,7 +78,7 @@ function readTokens(value: unknown, path: string, file: string | undefined, env:
     if (names.has(name)) throw r.error('name', `"${name}" is used by another token`);
     names.add(name);
     const literal = r.optionalString('token');
-    const viaEnv = fromEnv(r, 'token_env', env);
+    const viaEnv = r.envSecret('token_env', env)?.value;
     if ((literal === undefined) === (viaEnv === undefined)) throw r.error('token', 'set exactly one of token and token_env');
     const token = (literal ?? viaEnv)!;
     // A short token can be guessed; the generated ones have 256 bits.
@@ -112,7 +101,7 @@ export function readIncidentsConfig(top: MapReader, env: NodeJS.ProcessEnv): Inc
 
   const s = top.map('store');
   const literalUrl = s.optionalString('url');
-  const envUrl = fromEnv(s, 'url_env', env);
+  const envUrl = s.envSecret('url_env', env)?.value;
   if (literalUrl !== undefined && envUrl !== undefined) throw s.error('url', 'set url or url_env, not both');
   const storeUrl = literalUrl ?? envUrl;
   if (storeUrl !== undefined && /^[a-z][a-z0-9+.-]*:\/\//i.test(storeUrl) && !/^postgres(ql)?:\/\//i.test(storeUrl)) {

@@ -77,6 +77,21 @@ export class MapReader {
     return v === '' ? undefined : v;
   }
 
+  /**
+   * A secret held in the environment variable this key names (`token_env:
+   * TIERCEL_AGENT_TOKEN`): the variable's name and its trimmed value, or
+   * undefined when the key is absent. A malformed name, or a variable unset or
+   * empty, is an error naming the key.
+   */
+  envSecret(name: string, env: NodeJS.ProcessEnv): { readonly variable: string; readonly value: string } | undefined {
+    const variable = this.optionalString(name);
+    if (variable === undefined) return undefined;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(variable)) throw this.error(name, `expected the name of an environment variable, got "${variable}"`);
+    const value = env[variable]?.trim();
+    if (!value) throw this.error(name, `environment variable ${variable} is not set or empty`);
+    return { variable, value };
+  }
+
   int(name: string, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
     const v = this.get(name);
     if (v === undefined || v === null) return dflt;

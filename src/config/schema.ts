@@ -207,15 +207,9 @@ function readWebhook(r: MapReader, env: NodeJS.ProcessEnv): WebhookConfig {
   const tls = certFile !== undefined && keyFile !== undefined ? { certFile, keyFile, clientCaFile } : undefined;
 
   const a = r.map('auth');
-  const bearerTokenEnv = a.optionalString('bearer_token_env');
-  let bearerToken: string | undefined;
-  if (bearerTokenEnv !== undefined) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(bearerTokenEnv)) {
-      throw a.error('bearer_token_env', `expected the name of an environment variable, got "${bearerTokenEnv}"`);
-    }
-    bearerToken = env[bearerTokenEnv]?.trim();
-    if (!bearerToken) throw a.error('bearer_token_env', `environment variable ${bearerTokenEnv} is not set or empty`);
-  }
+  const secret = a.envSecret('bearer_token_env', env);
+  const bearerTokenEnv = secret?.variable;
+  const bearerToken = secret?.value;
   const allowedCommonNames = a.stringList('allowed_common_names') ?? [];
   a.rejectUnknown();
   if (allowedCommonNames.length && clientCaFile === undefined) {
