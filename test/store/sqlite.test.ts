@@ -5,40 +5,18 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openStore } from '../../src/store/index.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite-schema.js';
 import { migrateSqlite } from '../../src/store/sqlite-migrate.js';
-import { storeConformance, type StoreHarness } from './conformance.js';
+import { storeConformance } from './conformance.js';
+import { sqliteHarness } from './sqlite-harness.js';
 import { alert, incident, link } from './fixtures.js';
 
-const root = mkdtempSync(join(tmpdir(), 'tiercel-store-sqlite-'));
-process.on('exit', () => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-let current = '';
-
-const harness: StoreHarness = {
-  async fresh() {
-    current = join(root, `db-${++n}`, 'tiercel.db');
-    return SqliteStore.open(current);
-  },
-  async reopen() {
-    return SqliteStore.open(current);
-  },
-  async exec(sql) {
-    const db = new Database(current);
-    try {
-      db.exec(sql);
-    } finally {
-      db.close();
-    }
-  },
-  storesNul: true,
-};
+const { harness, root } = sqliteHarness('tiercel-store-sqlite-', async (path) => SqliteStore.open(path));
 
 storeConformance('sqlite', harness);
 

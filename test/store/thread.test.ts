@@ -5,39 +5,15 @@
  * after close fail cleanly.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { openStoreThread } from '../../src/store/thread.js';
 import { StoreQueryError } from '../../src/store/types.js';
-import { storeConformance, type StoreHarness } from './conformance.js';
+import { storeConformance } from './conformance.js';
+import { sqliteHarness } from './sqlite-harness.js';
 import { alert } from './fixtures.js';
 
-const root = mkdtempSync(join(tmpdir(), 'tiercel-store-thread-'));
-process.on('exit', () => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-let current = '';
-
-const harness: StoreHarness = {
-  async fresh() {
-    current = join(root, `db-${++n}`, 'tiercel.db');
-    return openStoreThread(`sqlite:${current}`);
-  },
-  async reopen() {
-    return openStoreThread(`sqlite:${current}`);
-  },
-  async exec(sql) {
-    const db = new Database(current);
-    try {
-      db.exec(sql);
-    } finally {
-      db.close();
-    }
-  },
-  storesNul: true,
-};
+const { harness, root } = sqliteHarness('tiercel-store-thread-', (path) => openStoreThread(`sqlite:${path}`));
 
 storeConformance('sqlite on a thread', harness);
 
