@@ -132,4 +132,18 @@ export const SQLITE_MIGRATIONS: readonly Migration<Database>[] = [
       ${rollupBackfillSql('json_each(alerts.tags) AS tag')};
     `,
   },
+  {
+    version: 4,
+    name: 'text search reads an index, not the alert rows',
+    // A text search the index of no other filter narrows walks the range newest
+    // first and tests every alert's search text. Read from the rows, that is
+    // ~1.4 KB a row to get ~0.3 KB of text; from this index (which replaces
+    // (kind, time), its prefix, so no write pays for one index more) the walk
+    // reads only the text: a day of alerts with no match, 90 → 30-50 ms.
+    // seq before search keeps the index in the listing's (time, seq) order.
+    up: `
+      CREATE INDEX alerts_kind_time_search ON alerts (kind, time, seq, search);
+      DROP INDEX alerts_kind_time;
+    `,
+  },
 ];

@@ -199,7 +199,7 @@ export class SqliteStore implements Store {
   }
 
   async stats(query: StatsQuery): Promise<Stats> {
-    const sql = statsSql('json_each(alerts.tags) AS tag', 'alerts INDEXED BY alerts_kind_time');
+    const sql = statsSql('json_each(alerts.tags) AS tag', 'alerts INDEXED BY alerts_kind_time_search');
     return computeStats(planStats(query), sql, (text, params) => this.stmt(text).all(...params) as Row[]);
   }
 
