@@ -80,6 +80,7 @@ export class NodeAgent {
   private state!: SyscallState;
   private capture: CaptureWriter | undefined;
   private kubernetes: { stop(): Promise<void> } | undefined;
+  private cri: { stop(): Promise<void> } | undefined;
   private server: Server | undefined;
   private watcher: PollingWatcher | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
@@ -136,6 +137,17 @@ export class NodeAgent {
     }
     // Pods from the API (docs/agent.md, agent.kubernetes); the metadata file, when given, wins over them.
     const staticMetadata = metadata;
+    // The runtime's CRI socket (agent.cri): after the API (its fallback), or alone without it.
+    let cri: MetadataProvider | undefined;
+    if (agentCfg.cri) {
+      const { createCriMetadataProvider } = await import('../k8s/cri/index.js');
+      this.metrics.criConnected.set(0);
+      const provider = await createCriMetadataProvider({
+        sockets: agentCfg.cri.sockets, hostRoot: agentCfg.hostRoot, refreshMs: agentCfg.cri.refreshMs, hooks: this.metrics.cri(),
+      }, logger.child({ component: 'cri' }));
+      this.cri = provider;
+      cri = provider;
+    }
     if (agentCfg.kubernetes) {
       const k8s = agentCfg.kubernetes;
       const { KubernetesConfigError, createKubernetesMetadataProvider } = await import('../k8s/index.js');
@@ -144,6 +156,7 @@ export class NodeAgent {
           ...(k8s.kubeconfig ? { kubeconfig: k8s.kubeconfig } : {}),
           ...(k8s.nodeName ? { nodeName: k8s.nodeName } : {}),
           ...(staticMetadata ? { override: staticMetadata } : {}),
+          ...(cri ? { fallback: cri } : {}),
           hooks: this.metrics.podWatcher(),
         }, logger.child({ component: 'kubernetes' }));
         this.kubernetes = pods;
@@ -153,6 +166,11 @@ export class NodeAgent {
         if (k8s.required) throw new StartupError(`agent.kubernetes: ${e.message}`);
         logger.warn(`agent.kubernetes: ${e.message}: no pod metadata from the API`);
       }
+    }
+    // Without the API (off, or no usable configuration) the CRI serves alone, after the metadata file.
+    if (cri && !this.kubernetes) {
+      const { LayeredMetadataProvider } = await import('../k8s/pod-metadata-provider.js');
+      metadata = staticMetadata ? new LayeredMetadataProvider([staticMetadata, cri]) : cri;
     }
 
     try {
@@ -382,6 +400,7 @@ export class NodeAgent {
       }
       await this.capture?.close();
       await this.kubernetes?.stop();
+      await this.cri?.stop();
       await Promise.all([this.outputs?.close(), this.forwarder?.close()]);
     })();
     return this.stopping;

@@ -13,6 +13,7 @@ import { TiercelMetrics } from '../server/base-metrics.js';
 import { eventTypeName } from '../syscall/event-types.js';
 import type { ForwarderMetrics } from './forwarder.js';
 import type { PodWatcherHooks } from '../k8s/pod-watcher.js';
+import type { CriHooks } from '../k8s/cri/provider.js';
 
 /** Event type codes counted (syscalls below 512, pseudo events from 1024; see wire.h). */
 const TYPE_SLOTS = 2048;
@@ -43,6 +44,10 @@ export class AgentMetrics extends TiercelMetrics {
   readonly podApiErrors: Counter<'phase'>;
   readonly podEvents: Counter<'type'>;
   readonly podsListed: Gauge;
+  readonly criRequests: Counter<'method'>;
+  readonly criErrors: Counter<'method'>;
+  readonly criContainers: Gauge;
+  readonly criConnected: Gauge;
 
   private readonly reported = new Float64Array(TYPE_SLOTS);
 
@@ -154,6 +159,24 @@ export class AgentMetrics extends TiercelMetrics {
       name: 'tiercel_k8s_pods',
       help: 'Pods of this node in the last list from the Kubernetes API', registers,
     });
+    // agent.cri; the method label is one of the four calls of src/k8s/cri/runtime-v1.proto.
+    this.criRequests = new Counter({
+      name: 'tiercel_cri_requests_total',
+      help: 'Calls to the container runtime over the CRI socket, by method (Version, ListPodSandbox, ListContainers, ContainerStatus)',
+      labelNames: ['method'], registers,
+    });
+    this.criErrors = new Counter({
+      name: 'tiercel_cri_errors_total',
+      help: 'CRI calls that failed (runtime down, refused, not a CRI runtime, deadline), by method', labelNames: ['method'], registers,
+    });
+    this.criContainers = new Gauge({
+      name: 'tiercel_cri_containers',
+      help: 'Containers and pod sandboxes the CRI metadata cache holds', registers,
+    });
+    this.criConnected = new Gauge({
+      name: 'tiercel_cri_connected',
+      help: '1 while the agent has a CRI runtime answering on its socket, else 0', registers,
+    });
   }
 
   /** The Kubernetes pod watcher's view of these metrics (agent.kubernetes). */
@@ -166,6 +189,17 @@ export class AgentMetrics extends TiercelMetrics {
       onWatchEnd: (reason) => this.podWatchEnds.labels(reason).inc(),
       onError: (_err, phase) => this.podApiErrors.labels(phase).inc(),
       onEvent: (type) => this.podEvents.labels(type).inc(),
+    };
+  }
+
+  /** The CRI metadata provider's view of these metrics (agent.cri). */
+  cri(): CriHooks {
+    return {
+      onConnected: () => this.criConnected.set(1),
+      onDisconnected: () => this.criConnected.set(0),
+      onRequest: (method) => this.criRequests.labels(method).inc(),
+      onError: (method) => this.criErrors.labels(method).inc(),
+      onCacheSize: (n) => this.criContainers.set(n),
     };
   }
 

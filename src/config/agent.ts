@@ -7,6 +7,7 @@
 import { type AnalyzerForwardConfig, readAnalyzerForward } from './forward.js';
 import { type BaseSyscalls, unknownSyscalls } from '../syscall/capture-set.js';
 import { type MapReader } from './read.js';
+import { DEFAULT_CRI_SOCKETS } from '../k8s/cri/sockets.js';
 import { type ListenAddress, parseListen } from './schema.js';
 
 /** Falco's webserver port, so probes and dashboards written for Falco keep working. */
@@ -46,6 +47,8 @@ export interface AgentConfig {
   readonly baseSyscalls: BaseSyscalls;
   /** Pod metadata from the Kubernetes API (`agent.kubernetes`); undefined when off. */
   readonly kubernetes: KubernetesAgentConfig | undefined;
+  /** Container metadata from the runtime's CRI socket (`agent.cri`); undefined when off (`socket: []`). */
+  readonly cri: CriAgentConfig | undefined;
   /** Where alerts are forwarded for correlation (`agent.analyzer`); undefined: nowhere. */
   readonly analyzer: AnalyzerForwardConfig | undefined;
 }
@@ -58,6 +61,25 @@ export interface KubernetesAgentConfig {
   readonly nodeName: string | undefined;
   /** `enabled: true`: the agent does not start without it; `auto`: it starts anyway, with a warning. */
   readonly required: boolean;
+}
+
+/** `agent.cri`: container names and images from the node's runtime (containerd, cri-o) over its CRI socket. */
+export interface CriAgentConfig {
+  /** Host paths of the sockets to try, in order (the agent looks under host_root). */
+  readonly sockets: readonly string[];
+  /** Time between two lists of the runtime's containers (ms). */
+  readonly refreshMs: number;
+}
+
+/** `socket`: a path or a list (default: the runtimes' usual sockets); an empty list turns it off. */
+function readCri(k: MapReader): CriAgentConfig | undefined {
+  const sockets = k.stringList('socket') ?? [...DEFAULT_CRI_SOCKETS];
+  sockets.forEach((s, i) => {
+    if (!s.startsWith('/')) throw k.error(`socket[${i}]`, `expected an absolute path, got "${s.slice(0, 60)}"`);
+  });
+  const refreshMs = k.int('refresh_interval_ms', 10_000, 1000, 600_000);
+  k.rejectUnknown();
+  return sockets.length ? { sockets, refreshMs } : undefined;
 }
 
 const DROP_ACTIONS: readonly DropAction[] = ['ignore', 'log', 'alert', 'exit'];
@@ -95,6 +117,7 @@ export function readAgentConfig(
   const metadataFile = agent.optionalString('metadata_file');
   const captureFile = agent.optionalString('capture_file');
   const kubernetes = readKubernetes(agent.map('kubernetes'), env);
+  const cri = readCri(agent.map('cri'));
   const analyzer = readAnalyzerForward(agent.map('analyzer'), env);
   agent.rejectUnknown();
 
@@ -128,6 +151,7 @@ export function readAgentConfig(
     drops: { threshold, actions: actions.includes('ignore') ? [] : actions, rate, maxBurst },
     baseSyscalls: { customSet, repair },
     kubernetes,
+    cri,
     analyzer,
   };
 }

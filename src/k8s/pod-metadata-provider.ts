@@ -55,7 +55,8 @@ export class KubernetesMetadataProvider implements MetadataProvider {
 
   lookup(identity: ContainerIdentity): ContainerMetadata | undefined {
     if (identity.runtime === 'host') return undefined;
-    const generation = this.podCache.generation;
+    // Both only grow, so the sum moves when either does: a fallback's late answer (the CRI's) is seen.
+    const generation = this.podCache.generation + (this.fallback?.generation ?? 0);
     const hit = this.cache.get(identity);
     if (hit !== undefined && hit.generation === generation) return hit.meta;
     const meta = this.resolve(identity) ?? this.fallback?.lookup(identity);

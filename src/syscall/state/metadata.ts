@@ -66,6 +66,13 @@ export interface ContainerMetadata {
 /** Looks up metadata for a container identity. Must be fast or cached: fields call it per event. */
 export interface MetadataProvider {
   lookup(identity: ContainerIdentity): ContainerMetadata | undefined;
+  /**
+   * For providers whose answers change while the agent runs without the
+   * identity changing (the CRI's fill in the background): a number that
+   * moves when any answer may have changed, so a caller that caches answers
+   * (the API's provider, over its fallback) knows to ask again.
+   */
+  readonly generation?: number;
 }
 
 /** A provider that knows nothing (the default when none is configured). */
