@@ -492,10 +492,10 @@ describe('manifests', () => {
     assert.equal(sc.appArmorProfile?.type, 'Unconfined', "the runtime's AppArmor profile hides host processes from ptrace reads");
     assert.equal(pod.securityContext?.seccompProfile, undefined, 'Unconfined for the agent container only, not the pod');
 
-    // Volumes: the two ConfigMaps, three read-only host paths and the analyzer's CA, nothing else.
+    // Volumes: the two ConfigMaps, five read-only host paths and the analyzer's CA, nothing else.
     const volumes = new Map((pod.volumes as Obj[]).map((v) => [v.name as string, v]));
     const hostPaths = [...volumes.values()].filter((v) => v.hostPath).map((v) => v.hostPath.path as string).sort();
-    assert.deepEqual(hostPaths, ['/etc', '/proc', '/sys/kernel/btf']);
+    assert.deepEqual(hostPaths, ['/etc', '/proc', '/run/containerd', '/run/crio', '/sys/kernel/btf']);
     for (const v of volumes.values()) assert.ok(v.configMap?.name || v.hostPath || v.secret?.secretName, `volume ${v.name}: a ConfigMap, a host path or a Secret`);
     const secretVolumes = [...volumes.values()].filter((v) => v.secret);
     assert.equal(secretVolumes.length, 1, "one Secret volume: the analyzer's CA");
@@ -512,6 +512,8 @@ describe('manifests', () => {
     assert.equal(mountOf('/proc'), posix.join(hostRoot, 'proc'), 'the host /proc at HOST_ROOT/proc');
     assert.equal(mountOf('/etc'), posix.join(hostRoot, 'etc'), 'the host /etc at HOST_ROOT/etc');
     assert.equal(mountOf('/sys/kernel/btf'), '/sys/kernel/btf', 'BTF where libbpf and the loader look for it');
+    // agent.cri: the runtimes' socket directories, where host_root puts the configured sockets.
+    for (const dir of ['/run/containerd', '/run/crio']) assert.equal(mountOf(dir), posix.join(hostRoot, dir), `the host ${dir} at HOST_ROOT${dir}`);
     assert.equal(env.get('TIERCEL_HOSTNAME')?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName', 'alerts name the node');
     assert.equal(env.get('NODE_NAME')?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName', 'the node whose pods are watched');
 
@@ -586,6 +588,10 @@ describe('manifests', () => {
     assert.equal(agent.hostRoot, '/host', 'host_root from HOST_ROOT');
     assert.equal(agent.captureFile, undefined, 'no capture file: the root filesystem is read-only');
     assert.equal(agent.metadataFile, undefined);
+    assert.ok(agent.cri?.sockets.length, 'agent.cri is on');
+    for (const sock of agent.cri.sockets) {
+      assert.ok(mounts.some((m) => posix.join(agent.hostRoot, sock).startsWith(`${m}/`)), `CRI socket ${sock} is in a directory mounted under host_root`);
+    }
     assert.equal(config.outputs.common.jsonOutput, true);
     assert.equal(config.outputs.stdout.enabled, true);
 
