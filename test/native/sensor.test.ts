@@ -38,7 +38,7 @@ const TRACED = [
   'symlinkat', 'unlink', 'unlinkat', 'rmdir', 'chmod', 'fchmod', 'fchmodat', 'chown', 'fchown', 'lchown',
   'fchownat', 'dup2', 'dup3', 'pipe', 'pipe2', 'socket', 'connect', 'accept', 'accept4', 'bind', 'listen',
   'sendto', 'kill', 'setresuid', 'setgid', 'prctl', 'ptrace', 'bpf', 'userfaultfd', 'init_module',
-  'finit_module', 'memfd_create', 'unshare', 'setns', 'mount', 'umount2', 'getppid',
+  'finit_module', 'memfd_create', 'unshare', 'setns', 'mount', 'umount2',
 ].map(nr);
 
 // ---- availability ---------------------------------------------------------------
@@ -173,8 +173,17 @@ describe('eBPF sensor on the running kernel', { skip }, () => {
       });
       python = out || py;
     }
+    // The default attach mode (auto): fexit programs where the kernel runs them (every syscall of TRACED has one).
     sensor = addon!.openSensor({ interesting: [...TRACED, PROCEXIT], bootTimeNs: addon!.bootTimeNs() });
     sensor.start(collect);
+  });
+
+  it('records through a fexit program per syscall, or says why auto chose sys_exit', (t) => {
+    const a = sensor.attachment();
+    t.diagnostic(`attach mode ${a.mode}${a.fallbackReason ? `: ${a.fallbackReason}` : ''} (load ${a.loadMs.toFixed(0)} ms, attach ${a.attachMs.toFixed(0)} ms)`);
+    if (a.mode === 'fexit') assert.deepEqual(a.fexitSyscalls, [...TRACED].sort((x, y) => x - y));
+    // Only a kernel that refuses fexit programs altogether is a reason to fall back for this set.
+    else assert.match(a.fallbackReason, /refuses fexit programs|loading the fexit programs failed/);
   });
 
   after(() => {

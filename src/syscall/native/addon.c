@@ -462,8 +462,64 @@ static napi_value sensor_set_interesting(napi_env env, napi_callback_info info)
 		napi_throw_error(env, NULL, "Sensor.setInteresting: the sensor is stopped");
 		return NULL;
 	}
-	tc_core_set_interesting(s->core, table);
+	char err[512];
+	if (tc_core_set_interesting(s->core, table, err, sizeof(err))) {
+		char msg[600];
+		snprintf(msg, sizeof(msg), "Sensor.setInteresting: %s (the previous set is kept)", err);
+		napi_throw_error(env, NULL, msg);
+	}
 	return NULL;
+}
+
+static napi_value num(napi_env env, double v);
+
+static const char *hook_name(const struct tc_core *core)
+{
+	return core && tc_core_hook(core) == TC_HOOK_FEXIT ? "fexit" : "sys_exit";
+}
+
+/* 'fexit' or 'sys_exit': what records syscalls now. */
+static napi_value sensor_attach_mode(napi_env env, napi_callback_info info)
+{
+	size_t argc = 0;
+	sensor *s = this_sensor(env, info, &argc, NULL);
+	if (!s)
+		return NULL;
+	napi_value out;
+	NAPI(napi_create_string_utf8(env, hook_name(s->core), NAPI_AUTO_LENGTH, &out));
+	return out;
+}
+
+static napi_value syscall_list(napi_env env, const uint16_t *ids, int n)
+{
+	napi_value arr;
+	napi_create_array_with_length(env, n, &arr);
+	for (int i = 0; i < n; i++)
+		napi_set_element(env, arr, i, num(env, ids[i]));
+	return arr;
+}
+
+/* The attach mode with its details (native.d.ts, SensorAttachment). */
+static napi_value sensor_attachment(napi_env env, napi_callback_info info)
+{
+	size_t argc = 0;
+	sensor *s = this_sensor(env, info, &argc, NULL);
+	if (!s)
+		return NULL;
+	napi_value out, str;
+	uint16_t ids[TC_NR_SYSCALLS];
+	NAPI(napi_create_object(env, &out));
+	napi_create_string_utf8(env, hook_name(s->core), NAPI_AUTO_LENGTH, &str);
+	napi_set_named_property(env, out, "mode", str);
+	napi_create_string_utf8(env, s->core ? tc_core_attach_reason(s->core) : "stopped", NAPI_AUTO_LENGTH, &str);
+	napi_set_named_property(env, out, "fallbackReason", str);
+	int n = s->core ? tc_core_fexit_attached(s->core, ids, TC_NR_SYSCALLS) : 0;
+	napi_set_named_property(env, out, "fexitSyscalls", syscall_list(env, ids, n));
+	n = s->core ? tc_core_fexit_available(s->core, ids, TC_NR_SYSCALLS) : 0;
+	napi_set_named_property(env, out, "fexitAvailable", syscall_list(env, ids, n));
+	napi_set_named_property(env, out, "loadMs", num(env, s->core ? tc_core_load_ns(s->core) / 1e6 : 0));
+	napi_set_named_property(env, out, "attachMs", num(env, s->core ? tc_core_attach_ns(s->core) / 1e6 : 0));
+	return out;
 }
 
 static napi_value big(napi_env env, uint64_t v)
@@ -606,6 +662,23 @@ static napi_value open_sensor(napi_env env, napi_callback_info info)
 				       "openSensor: options.ringBytes must be a power of two and a multiple of the page size");
 		return NULL;
 	}
+	enum tc_attach_mode attach = TC_ATTACH_AUTO;
+	napi_value mode;
+	if (get_prop(env, opts, "attach", &mode)) {
+		char m[16] = "";
+		size_t len = 0;
+		napi_typeof(env, mode, &t);
+		if (t == napi_string)
+			napi_get_value_string_utf8(env, mode, m, sizeof(m), &len);
+		if (!strcmp(m, "fexit"))
+			attach = TC_ATTACH_FEXIT;
+		else if (!strcmp(m, "sys_exit"))
+			attach = TC_ATTACH_SYS_EXIT;
+		else if (strcmp(m, "auto")) {
+			napi_throw_type_error(env, NULL, "openSensor: options.attach must be 'auto', 'fexit' or 'sys_exit'");
+			return NULL;
+		}
+	}
 	uint64_t boot = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_BOOTTIME);
 	napi_value bt;
 	if (get_prop(env, opts, "bootTimeNs", &bt)) {
@@ -623,6 +696,7 @@ static napi_value open_sensor(napi_env env, napi_callback_info info)
 		.exclude_tgid = (uint32_t)tgid,
 		.boot_time_ns = boot,
 		.interesting = table,
+		.attach = attach,
 	};
 	char err[8192];
 	struct tc_core *core = tc_core_open(&co, err, sizeof(err));
@@ -738,6 +812,8 @@ NAPI_MODULE_INIT()
 		{"setInteresting", NULL, sensor_set_interesting, NULL, NULL, NULL, napi_default_method, NULL},
 		{"stats", NULL, sensor_stats, NULL, NULL, NULL, napi_default_method, NULL},
 		{"stop", NULL, sensor_stop, NULL, NULL, NULL, napi_default_method, NULL},
+		{"attachMode", NULL, sensor_attach_mode, NULL, NULL, NULL, napi_default_method, NULL},
+		{"attachment", NULL, sensor_attachment, NULL, NULL, NULL, napi_default_method, NULL},
 	};
 	NAPI(napi_define_class(env, "Sensor", NAPI_AUTO_LENGTH, sensor_ctor, NULL, sizeof(methods) / sizeof(methods[0]),
 			       methods, &ctor));

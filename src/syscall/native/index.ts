@@ -13,7 +13,9 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NativeAddon } from './native.js';
 
-export type { DropCounters, NativeAddon, Sensor, SensorOptions, SensorStats, WireLayout } from './native.js';
+export type {
+  DropCounters, NativeAddon, Sensor, SensorAttachment, SensorOptions, SensorStats, SyscallAttachMode, WireLayout,
+} from './native.js';
 
 /** Repository (package) root: the same three levels up from src/syscall/native and dist/syscall/native. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

@@ -28,6 +28,31 @@ export interface SensorOptions {
   maxBatchDelayMs?: number;
   /** Batches that may wait for JS; past that whole batches are dropped and counted. Default 64. */
   maxQueuedBatches?: number;
+  /**
+   * How syscalls are recorded (docs/agent.md, `agent.syscall_attach`). `fexit`: a fexit program
+   * on each interesting syscall's kernel function (`__x64_sys_<name>`), so the others cost
+   * nothing; opening (and setInteresting) fails when one has none or the kernel refuses them.
+   * `sys_exit`: the one tp_btf/sys_exit program, which puts every syscall of every task on the
+   * kernel's slow exit path. `auto` (default): fexit when possible, else sys_exit, with the
+   * reason in {@link Sensor.attachment}.
+   */
+  attach?: SyscallAttachMode;
+}
+
+export type SyscallAttachMode = 'auto' | 'fexit' | 'sys_exit';
+
+/** How a sensor records syscalls now. */
+export interface SensorAttachment {
+  mode: 'fexit' | 'sys_exit';
+  /** Why `auto` records through sys_exit; empty otherwise. */
+  fallbackReason: string;
+  /** Syscall numbers with a fexit program attached (empty in sys_exit mode). */
+  fexitSyscalls: number[];
+  /** Syscall numbers a fexit program can be attached to on this kernel (loaded programs). */
+  fexitAvailable: number[];
+  /** Loading the BPF object at open, and attaching the syscall programs, ms. */
+  loadMs: number;
+  attachMs: number;
 }
 
 /** Kernel-side drop counters of one CPU, by Falco's categories. */
@@ -69,8 +94,16 @@ export interface Sensor {
    * callee's to keep. Once per sensor.
    */
   start(onBatch: (batch: ArrayBuffer) => void): void;
-  /** Replaces the interesting set while running. */
+  /**
+   * Replaces the interesting set while running, attaching fexit programs for syscalls that
+   * become interesting and detaching the others (in `auto`, switching between fexit and
+   * sys_exit as the set requires). Throws, keeping the previous set, when `fexit` was asked
+   * and a syscall of the set has no fexit program.
+   */
   setInteresting(ids: number[]): void;
+  /** What records syscalls now. */
+  attachMode(): 'fexit' | 'sys_exit';
+  attachment(): SensorAttachment;
   stats(): SensorStats;
   /** Stops the thread, detaches the programs and frees everything. Idempotent; no callback after it returns. */
   stop(): void;

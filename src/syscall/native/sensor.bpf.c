@@ -2,9 +2,14 @@
 /*
  * Tiercel syscall sensor: CO-RE BPF programs (docs/sensor.md).
  *
- *   tp_btf/sys_exit             every interesting syscall, at exit: result
- *                               and parameters (paths read complete, file
- *                               and socket details from the kernel objects)
+ *   fexit/__x64_sys_<name>      one program per syscall of TC_SYSCALLS (the
+ *                               addon attaches those the rules select): at
+ *                               exit, result and parameters (paths read
+ *                               complete, file and socket details from the
+ *                               kernel objects)
+ *   tp_btf/sys_exit             the same records for every interesting
+ *                               syscall from one program, when the
+ *                               per-syscall programs cannot be used
  *   tp_btf/sched_process_exec   execve/execveat that succeeded: the new program
  *   tp_btf/sched_process_fork   clone family, recorded for the parent
  *   tp_btf/sched_process_exit   procexit
@@ -39,6 +44,14 @@ const volatile __u64 boot_time_ns = 0;
  * rewrite it through mmap while the programs run.
  */
 __u8 interesting[TC_INTERESTING_SIZE] SEC(".data.interesting");
+
+/*
+ * Which syscall programs record (TC_HOOK_*): the others return at once.
+ * While the addon switches between sys_exit and the fexit programs both are
+ * attached for a moment; this byte, flipped in between, keeps a syscall
+ * from being recorded twice.
+ */
+__u8 syscall_hook SEC(".data.interesting") = TC_HOOK_SYS_EXIT;
 
 /* ---- maps --------------------------------------------------------------- */
 
@@ -170,15 +183,36 @@ static __always_inline bool is_interesting(__u32 type)
 	return interesting[type] != 0;
 }
 
-/* Starts a record for the current thread in this CPU's scratch slot. */
+/*
+ * A word of each scratch slot that says a record is being built in it.
+ * Tracing programs run with migration disabled but, on a preemptible
+ * kernel, can be preempted: the kernel keeps one program from running twice
+ * on a CPU at once, but the per-syscall fexit programs are many programs
+ * sharing the syscall slot. A record started while the slot is taken is
+ * dropped (counted in its category) rather than written over another.
+ */
+#define SLOT_BUSY(b) ((__u64 *)&(b)[TC_SCRATCH_SIZE - 16])
+
+/*
+ * Starts a record for the current thread in this CPU's scratch slot. Every
+ * successful rec_begin() must be followed by rec_submit(), which frees the slot.
+ */
 static __always_inline bool rec_begin(struct rec *r, __u32 slot, __u16 type, __s64 res, __u16 nparams,
-				      __u64 pid_tgid)
+				      __u64 pid_tgid, enum tc_drop_category cat)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	__u32 key = cpu * TC_SCRATCH_SLOTS + slot;
 	__u8 *b = bpf_map_lookup_elem(&scratch, &key);
 	if (!b)
 		return false;
+	if (__sync_lock_test_and_set(SLOT_BUSY(b), 1) != 0) {
+		struct tc_counters *c = counters_get();
+		if (c) {
+			c->events++;
+			c->drops[cat & (TC_CAT_COUNT - 1)]++;
+		}
+		return false;
+	}
 	r->b = b;
 	*(__u64 *)&b[TC_HDR_TS] = bpf_ktime_get_boot_ns() + boot_time_ns;
 	*(__u32 *)&b[TC_HDR_TID] = (__u32)pid_tgid;
@@ -220,7 +254,7 @@ static __always_inline void off_forget(struct rec *r)
 	r->off = forget(r, o) & 0xffff;
 }
 
-/* Pads, sets the length and copies the record to this CPU's ring buffer. */
+/* Pads, sets the length and copies the record to this CPU's ring buffer; frees the slot. */
 static __always_inline void rec_submit(struct rec *r, enum tc_drop_category cat)
 {
 	struct tc_counters *c = counters_get();
@@ -230,7 +264,7 @@ static __always_inline void rec_submit(struct rec *r, enum tc_drop_category cat)
 	if (len > TC_MAX_RECORD_SIZE - 8) {
 		if (c)
 			c->drops_max_size++;
-		return;
+		goto out;
 	}
 	*(__u64 *)&r->b[OFF(len)] = 0; /* zero the padding */
 	len = (len + 7) & ~7U;
@@ -240,10 +274,12 @@ static __always_inline void rec_submit(struct rec *r, enum tc_drop_category cat)
 	if (!rb) {
 		if (c)
 			c->drops_no_ring++;
-		return;
+		goto out;
 	}
 	if (bpf_ringbuf_output(rb, r->b, len & (TC_SCRATCH_SIZE - 1), BPF_RB_NO_WAKEUP) != 0 && c)
 		c->drops[cat & (TC_CAT_COUNT - 1)]++;
+out:
+	*(volatile __u64 *)SLOT_BUSY(r->b) = 0; /* same CPU: a plain store releases it */
 }
 
 static __always_inline void p_absent(struct rec *r)
@@ -736,12 +772,16 @@ static __always_inline void p_fd_pair(struct rec *r, const void *ufds, long res,
 	}
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+/*
+ * The record of syscall `id` that returned `ret`, its arguments in `regs`:
+ * the body of sys_exit and of every per-syscall fexit program. Inlined, so
+ * a program that passes a constant id keeps only that syscall's case.
+ */
+static __always_inline int on_syscall_exit(const struct pt_regs *regs, long ret, long id)
 {
-	long id = regs->orig_ax;
 	if (id < 0 || id >= TC_NR_SYSCALLS || !is_interesting(id))
 		return 0;
+	enum tc_drop_category cat = category_of(id);
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if ((__u32)(pid_tgid >> 32) == sensor_tgid)
 		return 0;
@@ -768,7 +808,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 
 	switch (id) {
 	case TC_NR_open: {
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 5, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 5, pid_tgid, cat))
 			return 0;
 		struct file *f = fd_file(task, ret);
 		p_ustr(r, (void *)a0, TC_MAX_PATH);
@@ -778,7 +818,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		break;
 	}
 	case TC_NR_openat: {
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 6, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 6, pid_tgid, cat))
 			return 0;
 		struct file *f = fd_file(task, ret);
 		p_u64(r, (__s64)(int)a0);
@@ -789,7 +829,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		break;
 	}
 	case TC_NR_openat2: {
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 7, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 7, pid_tgid, cat))
 			return 0;
 		struct open_how how = {};
 		struct file *f = fd_file(task, ret);
@@ -808,7 +848,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	}
 	case TC_NR_creat: {
 		/* creat(path, mode) is open(path, O_WRONLY|O_CREAT|O_TRUNC, mode). */
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 5, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 5, pid_tgid, cat))
 			return 0;
 		struct file *f = fd_file(task, ret);
 		p_ustr(r, (void *)a0, TC_MAX_PATH);
@@ -818,19 +858,19 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		break;
 	}
 	case TC_NR_read: case TC_NR_write:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid, cat))
 			return 0;
 		p_u64(r, (__s64)(int)a0);
 		p_u32(r, a2);
 		p_absent(r);
 		break;
 	case TC_NR_close: case TC_NR_fchdir: case TC_NR_dup:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 1, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 1, pid_tgid, cat))
 			return 0;
 		p_u64(r, (__s64)(int)a0);
 		break;
 	case TC_NR_dup2: case TC_NR_dup3:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, id == TC_NR_dup3 ? 3 : 2, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, id == TC_NR_dup3 ? 3 : 2, pid_tgid, cat))
 			return 0;
 		p_u64(r, (__s64)(int)a0);
 		p_u64(r, (__s64)(int)a1);
@@ -838,13 +878,13 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 			p_u32(r, a2);
 		break;
 	case TC_NR_fcntl:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid, cat))
 			return 0;
 		p_u64(r, (__s64)(int)a0);
 		p_u32(r, a1);
 		break;
 	case TC_NR_pipe: case TC_NR_pipe2: {
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, id == TC_NR_pipe2 ? 4 : 3, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, id == TC_NR_pipe2 ? 4 : 3, pid_tgid, cat))
 			return 0;
 		p_fd_pair(r, (void *)a0, ret, fds);
 		struct file *f = fd_file(task, fds[0]);
@@ -858,26 +898,26 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	}
 	/* One path argument. */
 	case TC_NR_chdir: case TC_NR_unlink: case TC_NR_rmdir: case TC_NR_chroot:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 1, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 1, pid_tgid, cat))
 			return 0;
 		p_ustr(r, (void *)a0, TC_MAX_PATH);
 		break;
 	/* Two path arguments. */
 	case TC_NR_rename: case TC_NR_link: case TC_NR_symlink: case TC_NR_pivot_root:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid, cat))
 			return 0;
 		p_ustr(r, (void *)a0, TC_MAX_PATH);
 		p_ustr(r, (void *)a1, TC_MAX_PATH);
 		break;
 	case TC_NR_unlinkat:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid, cat))
 			return 0;
 		p_u64(r, (__s64)(int)a0);
 		p_ustr(r, (void *)a1, TC_MAX_PATH);
 		p_u32(r, a2);
 		break;
 	case TC_NR_renameat: case TC_NR_renameat2: case TC_NR_linkat:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, id == TC_NR_renameat ? 4 : 5, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, id == TC_NR_renameat ? 4 : 5, pid_tgid, cat))
 			return 0;
 		p_u64(r, (__s64)(int)a0);
 		p_ustr(r, (void *)a1, TC_MAX_PATH);
@@ -887,47 +927,47 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 			p_u32(r, a4);
 		break;
 	case TC_NR_mkdir: case TC_NR_chmod:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid, cat))
 			return 0;
 		p_ustr(r, (void *)a0, TC_MAX_PATH);
 		p_u32(r, a1);
 		break;
 	case TC_NR_mkdirat: case TC_NR_fchmodat:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid, cat))
 			return 0;
 		p_u64(r, (__s64)(int)a0);
 		p_ustr(r, (void *)a1, TC_MAX_PATH);
 		p_u32(r, a2);
 		break;
 	case TC_NR_symlinkat:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid, cat))
 			return 0;
 		p_ustr(r, (void *)a0, TC_MAX_PATH);
 		p_u64(r, (__s64)(int)a1);
 		p_ustr(r, (void *)a2, TC_MAX_PATH);
 		break;
 	case TC_NR_fchmod:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid, cat))
 			return 0;
 		p_u64(r, (__s64)(int)a0);
 		p_u32(r, a1);
 		break;
 	case TC_NR_chown: case TC_NR_lchown:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid, cat))
 			return 0;
 		p_ustr(r, (void *)a0, TC_MAX_PATH);
 		p_u32(r, a1);
 		p_u32(r, a2);
 		break;
 	case TC_NR_fchown:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid, cat))
 			return 0;
 		p_u64(r, (__s64)(int)a0);
 		p_u32(r, a1);
 		p_u32(r, a2);
 		break;
 	case TC_NR_fchownat:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 5, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 5, pid_tgid, cat))
 			return 0;
 		p_u64(r, (__s64)(int)a0);
 		p_ustr(r, (void *)a1, TC_MAX_PATH);
@@ -936,14 +976,14 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		p_u32(r, a4);
 		break;
 	case TC_NR_socket:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid, cat))
 			return 0;
 		p_u32(r, a0);
 		p_u32(r, a1);
 		p_u32(r, a2);
 		break;
 	case TC_NR_socketpair:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 5, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 5, pid_tgid, cat))
 			return 0;
 		p_u32(r, a0);
 		p_u32(r, a1);
@@ -951,7 +991,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		p_fd_pair(r, (void *)a3, ret, fds);
 		break;
 	case TC_NR_connect: {
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid, cat))
 			return 0;
 		p_u64(r, (__s64)(int)a0);
 		p_tuple(r, file_sock(fd_file(task, (int)a0)), false, (void *)a1, a2);
@@ -959,7 +999,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		break;
 	}
 	case TC_NR_accept: case TC_NR_accept4:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, id == TC_NR_accept4 ? 4 : 3, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, id == TC_NR_accept4 ? 4 : 3, pid_tgid, cat))
 			return 0;
 		p_u64(r, ret);
 		if (ret >= 0)
@@ -971,19 +1011,19 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 			p_u32(r, a3);
 		break;
 	case TC_NR_bind:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid, cat))
 			return 0;
 		p_u64(r, (__s64)(int)a0);
 		p_sockaddr(r, (void *)a1, a2);
 		break;
 	case TC_NR_listen:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid, cat))
 			return 0;
 		p_u64(r, (__s64)(int)a0);
 		p_u32(r, a1);
 		break;
 	case TC_NR_sendto: case TC_NR_recvfrom: {
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 4, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 4, pid_tgid, cat))
 			return 0;
 		bool in = id == TC_NR_recvfrom;
 		__u32 ulen = a5;
@@ -1000,7 +1040,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		break;
 	}
 	case TC_NR_sendmsg: case TC_NR_recvmsg: {
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 4, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 4, pid_tgid, cat))
 			return 0;
 		struct user_msghdr mh = {};
 		if (a1)
@@ -1015,7 +1055,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		break;
 	}
 	case TC_NR_setuid: case TC_NR_setgid: case TC_NR_unshare: case TC_NR_bpf: case TC_NR_userfaultfd:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 1, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 1, pid_tgid, cat))
 			return 0;
 		if (id == TC_NR_unshare)
 			p_u64(r, a0);
@@ -1023,20 +1063,20 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 			p_u32(r, a0);
 		break;
 	case TC_NR_setreuid: case TC_NR_setregid:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid, cat))
 			return 0;
 		p_u32(r, a0);
 		p_u32(r, a1);
 		break;
 	case TC_NR_setresuid: case TC_NR_setresgid:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid, cat))
 			return 0;
 		p_u32(r, a0);
 		p_u32(r, a1);
 		p_u32(r, a2);
 		break;
 	case TC_NR_ptrace:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 4, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 4, pid_tgid, cat))
 			return 0;
 		p_u32(r, a0);
 		p_u32(r, a1);
@@ -1044,7 +1084,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		p_u64(r, a3);
 		break;
 	case TC_NR_mount:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 4, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 4, pid_tgid, cat))
 			return 0;
 		p_ustr(r, (void *)a0, TC_MAX_PATH);
 		p_ustr(r, (void *)a1, TC_MAX_PATH);
@@ -1052,38 +1092,38 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		p_u64(r, a3);
 		break;
 	case TC_NR_umount2:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid, cat))
 			return 0;
 		p_ustr(r, (void *)a0, TC_MAX_PATH);
 		p_u32(r, a1);
 		break;
 	case TC_NR_init_module:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid, cat))
 			return 0;
 		p_u64(r, a1);
 		p_ustr(r, (void *)a2, 1024);
 		break;
 	case TC_NR_finit_module:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid, cat))
 			return 0;
 		p_u64(r, (__s64)(int)a0);
 		p_ustr(r, (void *)a1, 1024);
 		p_u32(r, a2);
 		break;
 	case TC_NR_memfd_create:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid, cat))
 			return 0;
 		p_ustr(r, (void *)a0, 256);
 		p_u32(r, a1);
 		break;
 	case TC_NR_setns:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid, cat))
 			return 0;
 		p_u64(r, (__s64)(int)a0);
 		p_u64(r, a1);
 		break;
 	case TC_NR_prctl:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid, cat))
 			return 0;
 		p_u32(r, a0);
 		if (a0 == PR_SET_NAME || a0 == PR_GET_NAME) {
@@ -1095,13 +1135,13 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		}
 		break;
 	case TC_NR_kill:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 2, pid_tgid, cat))
 			return 0;
 		p_u64(r, (__s64)(int)a0);
 		p_u32(r, a1);
 		break;
 	case TC_NR_tgkill:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 3, pid_tgid, cat))
 			return 0;
 		p_u64(r, (__s64)(int)a0);
 		p_u64(r, (__s64)(int)a1);
@@ -1109,14 +1149,14 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		break;
 	case TC_NR_execve:
 		/* A failed exec: only the path the caller gave. */
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, EXEC_NPARAMS, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, EXEC_NPARAMS, pid_tgid, cat))
 			return 0;
 		p_absent_n(r, EXEC_FILENAME_IDX);
 		p_ustr(r, (void *)a0, TC_MAX_PATH);
 		p_absent_n(r, EXEC_NPARAMS - EXEC_FILENAME_IDX - 1);
 		break;
 	case TC_NR_execveat:
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, EXEC_NPARAMS + 2, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, EXEC_NPARAMS + 2, pid_tgid, cat))
 			return 0;
 		p_u64(r, (__s64)(int)a0);
 		p_absent_n(r, EXEC_FILENAME_IDX);
@@ -1126,20 +1166,80 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		break;
 	case TC_NR_clone:
 		/* A failed clone: the flags asked for. */
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 4, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 4, pid_tgid, cat))
 			return 0;
 		p_u64(r, a0);
 		p_absent_n(r, 3);
 		break;
 	default:
 		/* Interesting, but no parameters known: the result only. */
-		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 0, pid_tgid))
+		if (!rec_begin(r, TC_SLOT_SYSCALL, id, ret, 0, pid_tgid, cat))
 			return 0;
 		break;
 	}
-	rec_submit(r, category_of(id));
+	rec_submit(r, cat);
 	return 0;
 }
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	if (syscall_hook != TC_HOOK_SYS_EXIT)
+		return 0;
+	return on_syscall_exit(regs, ret, regs->orig_ax);
+}
+
+/* ---- per-syscall fexit programs ---------------------------------------------- */
+
+/*
+ * Enabling the sys_exit tracepoint sends every syscall of every task through
+ * the kernel's slow syscall exit path, whether a rule selects it or not. A
+ * fexit program on one syscall's function costs only that syscall. The
+ * addon picks the function each program attaches to
+ * (bpf_program__set_attach_target), loads those the kernel has, and
+ * attaches those of the interesting syscalls; hence the bare SEC("fexit").
+ */
+#if defined(__TARGET_ARCH_x86)
+
+static __always_inline int fexit_syscall(const struct pt_regs *regs, long ret, long id)
+{
+	if (syscall_hook != TC_HOOK_FEXIT)
+		return 0;
+	/*
+	 * x32 calls run the same __x64_sys_ functions with bit 30 set in
+	 * orig_ax; sys_exit never records them (their id is out of range), so
+	 * neither does this. ia32 calls run __ia32_sys_ functions: never here.
+	 */
+	if (regs->orig_ax != id)
+		return 0;
+	return on_syscall_exit(regs, ret, id);
+}
+
+/* long __x64_sys_<name>(const struct pt_regs *regs): the arguments are in regs. */
+#define TC_FEXIT_PROG(name, nr)                                              \
+	SEC("fexit")                                                         \
+	int BPF_PROG(fx_##name, const struct pt_regs *regs, long ret)        \
+	{                                                                    \
+		return fexit_syscall(regs, ret, TC_NR_##name);               \
+	}
+TC_SYSCALLS(TC_FEXIT_PROG)
+
+/*
+ * long __do_sys_<name>(void), for syscalls without arguments whose
+ * __x64_sys_ wrapper the kernel's BTF may lack (sensor.h): the registers are
+ * the task's saved ones.
+ */
+#define TC_FEXIT_PROG_NOARGS(name)                                           \
+	SEC("fexit")                                                         \
+	int BPF_PROG(fx0_##name, long ret)                                   \
+	{                                                                    \
+		struct task_struct *t = bpf_get_current_task_btf();          \
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t); \
+		return fexit_syscall(regs, ret, TC_NR_##name);               \
+	}
+TC_SYSCALLS_NOARGS(TC_FEXIT_PROG_NOARGS)
+
+#endif /* __TARGET_ARCH_x86 */
 
 /* ---- sched_process_exec --------------------------------------------------- */
 
@@ -1370,7 +1470,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	if (!is_interesting(type))
 		return 0;
 	struct rec rr, *r = &rr;
-	if (!rec_begin(r, TC_SLOT_SCHED, type, 0, type == TC_NR_execveat ? EXEC_NPARAMS + 2 : EXEC_NPARAMS, pid_tgid))
+	if (!rec_begin(r, TC_SLOT_SCHED, type, 0, type == TC_NR_execveat ? EXEC_NPARAMS + 2 : EXEC_NPARAMS, pid_tgid, TC_CAT_EXECVE))
 		return 0;
 	struct mm_struct *mm = BPF_CORE_READ(p, mm);
 	const struct cred *cred = BPF_CORE_READ(p, cred);
@@ -1471,7 +1571,7 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 
 	struct rec rr, *r = &rr;
 	__u64 pid_tgid = ((__u64)ptgid << 32) | (__u32)parent->pid;
-	if (!rec_begin(r, TC_SLOT_SCHED, type, child->pid, 4, pid_tgid))
+	if (!rec_begin(r, TC_SLOT_SCHED, type, child->pid, 4, pid_tgid, TC_CAT_CLONE_FORK_EXIT))
 		return 0;
 	__u32 level = task_level(child);
 	p_u64(r, flags);
@@ -1526,7 +1626,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 	if (task->tgid == sensor_tgid || !is_interesting(TC_EVT_PROCEXIT))
 		return 0;
 	struct rec rr, *r = &rr;
-	if (!rec_begin(r, TC_SLOT_SCHED, TC_EVT_PROCEXIT, 0, 5, pid_tgid))
+	if (!rec_begin(r, TC_SLOT_SCHED, TC_EVT_PROCEXIT, 0, 5, pid_tgid, TC_CAT_PROCEXIT))
 		return 0;
 	int code = task->exit_code;
 	p_u64(r, (__s64)code);              /* status */

@@ -78,10 +78,12 @@ struct tc_counters {
 #define TC_MAX_PATH_DEPTH 48    /* dentries walked for trusted_exepath */
 
 /*
- * The x86_64 syscalls the sys_exit dispatcher knows the parameters of, with
- * their numbers (the record type). X(name, number). Every other interesting
+ * The x86_64 syscalls the programs know the parameters of, with their
+ * numbers (the record type). X(name, number). Every other interesting
  * syscall is recorded with its result and no parameters. A test checks these
- * numbers against src/syscall/syscall-table.ts.
+ * numbers against src/syscall/syscall-table.ts. Each has its own fexit
+ * program (fx_<name>, attached to __x64_sys_<name>); a syscall not listed
+ * can only be recorded by tp_btf/sys_exit.
  */
 #define TC_SYSCALLS(X) \
 	X(read, 0) X(write, 1) X(open, 2) X(close, 3) X(pipe, 22) X(dup, 32) X(dup2, 33) \
@@ -97,6 +99,20 @@ struct tc_counters {
 	X(symlinkat, 266) X(fchmodat, 268) X(unshare, 272) X(accept4, 288) X(dup3, 292) \
 	X(pipe2, 293) X(setns, 308) X(finit_module, 313) X(renameat2, 316) X(memfd_create, 319) \
 	X(bpf, 321) X(execveat, 322) X(userfaultfd, 323) X(clone3, 435) X(openat2, 437)
+
+/*
+ * Syscalls of TC_SYSCALLS defined without arguments (SYSCALL_DEFINE0): some
+ * kernels' BTF has no __x64_sys_<name> for them, only __do_sys_<name>(void)
+ * at the same address, which their fexit program then attaches to.
+ */
+#define TC_SYSCALLS_NOARGS(X) X(fork) X(vfork)
+
+/*
+ * Where syscalls are recorded (the syscall_hook byte the addon sets): the one
+ * tp_btf/sys_exit program, or a fexit program per interesting syscall.
+ */
+#define TC_HOOK_SYS_EXIT 0
+#define TC_HOOK_FEXIT 1
 
 #define TC_NR_ENUM(name, nr) TC_NR_##name = nr,
 enum tc_syscall_nr { TC_SYSCALLS(TC_NR_ENUM) TC_NR__END };

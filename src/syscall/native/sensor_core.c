@@ -10,15 +10,18 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
@@ -38,9 +41,24 @@ struct tc_ring {
 	unsigned unpublished;
 };
 
+/* One syscall's fexit program on this kernel (sensor.bpf.c, "per-syscall fexit programs"). */
+struct tc_fexit {
+	const char *name;         /* the syscall (TC_SYSCALLS); NULL: not a syscall with a program */
+	struct bpf_program *prog; /* loaded and ready to attach; NULL: none on this kernel */
+	char func[48];            /* the kernel function it attaches to */
+	struct bpf_link *link;    /* attached while the syscall is interesting */
+};
+
 struct tc_core {
 	struct tc_sensor_bpf *skel;
-	struct bpf_link *links[4];
+	struct bpf_link *sched_links[3];
+	struct bpf_link *sys_exit_link;
+	enum tc_attach_mode attach; /* what was asked */
+	int hook;                   /* TC_HOOK_* recording now; -1 before the first attach */
+	bool fexit_loaded;          /* the fexit programs this kernel has are loaded */
+	char reason[320];           /* why AUTO records through sys_exit */
+	uint64_t load_ns, attach_ns;
+	struct tc_fexit fx[TC_NR_SYSCALLS];
 	int ncpus;
 	int nrings;
 	uint64_t ring_bytes;
@@ -312,7 +330,338 @@ size_t tc_core_read(struct tc_core *c, uint8_t *dst, size_t cap, size_t *nrec, i
 	return used;
 }
 
+/* ---- syscall programs: one sys_exit, or a fexit program per syscall ---------- */
+
+/*
+ * Only x86_64 has them: the programs read x86_64 pt_regs and attach to the
+ * kernel's x86_64 syscall wrappers. Elsewhere AUTO means sys_exit.
+ */
+#if defined(__x86_64__)
+#define TC_FEXIT_ARCH 1
+#endif
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* The kernel's name of a syscall's function where it is not the syscall's (umount2 is sys_umount). */
+static const char *kernel_syscall_name(const char *name)
+{
+	return strcmp(name, "umount2") == 0 ? "umount" : name;
+}
+
+#ifdef TC_FEXIT_ARCH
+/*
+ * Loads a fexit program that does nothing on function btf_id: 0, or -errno
+ * when the kernel refuses fexit programs (no trampolines on this machine,
+ * or a security policy), found out in a millisecond rather than by a failed
+ * load of the whole object.
+ */
+static int probe_fexit(int btf_id)
+{
+	const struct bpf_insn insns[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FEXIT, .attach_btf_id = btf_id);
+	sigset_t all, saved;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &saved); /* see load_skeleton */
+	int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "tc_fexit_probe", "Dual MIT/GPL", insns, 2, &opts);
+	int rc = fd < 0 ? -errno : 0;
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* True when the kernel's BTF has function fn with nargs parameters (what the program's context assumes). */
+static bool btf_has_func(const struct btf *btf, const char *fn, unsigned nargs)
+{
+	int id = btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC);
+	if (id <= 0)
+		return false;
+	const struct btf_type *f = btf__type_by_id(btf, id);
+	const struct btf_type *proto = f ? btf__type_by_id(btf, f->type) : NULL;
+	return proto && btf_is_func_proto(proto) && btf_vlen(proto) == nargs;
+}
+#endif
+
+/*
+ * Picks each syscall's fexit program and target, before load: fx_<name> on
+ * __x64_sys_<name>(regs), or for TC_SYSCALLS_NOARGS fx0_<name> on
+ * __do_sys_<name>(void) when the BTF lacks the wrapper. Every fexit program
+ * is left out of the load except the picked ones, and all of them when !want.
+ * Returns false, with why, when no fexit program can be used here.
+ */
+static bool plan_fexit(struct tc_core *c, bool want, char *why, size_t len)
+{
+	struct bpf_program *wrapper[TC_NR_SYSCALLS] = {0}, *noargs[TC_NR_SYSCALLS] = {0};
+	memset(c->fx, 0, sizeof(c->fx));
+#ifdef TC_FEXIT_ARCH
+#define WRAPPER(sc, nr)                                    \
+	wrapper[nr] = c->skel->progs.fx_##sc;              \
+	c->fx[nr].name = #sc;
+	TC_SYSCALLS(WRAPPER)
+#undef WRAPPER
+#define NOARGS(sc) noargs[TC_NR_##sc] = c->skel->progs.fx0_##sc;
+	TC_SYSCALLS_NOARGS(NOARGS)
+#undef NOARGS
+#endif
+	for (int nr = 0; nr < TC_NR_SYSCALLS; nr++) {
+		if (wrapper[nr])
+			bpf_program__set_autoload(wrapper[nr], false);
+		if (noargs[nr])
+			bpf_program__set_autoload(noargs[nr], false);
+	}
+	if (!want)
+		return true;
+#ifndef TC_FEXIT_ARCH
+	snprintf(why, len, "per-syscall fexit programs exist for x86_64 only");
+	return false;
+#else
+	struct btf *btf = btf__load_vmlinux_btf();
+	if (!btf) {
+		snprintf(why, len, "reading the kernel's BTF failed: %s", strerror(errno));
+		return false;
+	}
+	for (int nr = 0; nr < TC_NR_SYSCALLS; nr++) {
+		struct tc_fexit *f = &c->fx[nr];
+		if (!wrapper[nr])
+			continue;
+		struct bpf_program *p = NULL;
+		snprintf(f->func, sizeof(f->func), "__x64_sys_%s", kernel_syscall_name(f->name));
+		if (btf_has_func(btf, f->func, 1)) {
+			p = wrapper[nr];
+		} else if (noargs[nr]) {
+			/* SYSCALL_DEFINE0 wrappers are often missing from BTF; the body is at the same address. */
+			char alt[sizeof(f->func)];
+			snprintf(alt, sizeof(alt), "__do_sys_%s", f->name);
+			if (btf_has_func(btf, alt, 0)) {
+				p = noargs[nr];
+				memcpy(f->func, alt, sizeof(alt));
+			}
+		}
+		if (p && !bpf_program__set_attach_target(p, 0, f->func) && !bpf_program__set_autoload(p, true))
+			f->prog = p;
+	}
+	const char *probe_fn = "__x64_sys_close";
+	int id = btf__find_by_name_kind(btf, probe_fn, BTF_KIND_FUNC);
+	int rc = id > 0 ? probe_fexit(id) : -ENOENT;
+	btf__free(btf);
+	if (rc) {
+		snprintf(why, len, "the kernel refuses fexit programs (a probe on %s: %s)", probe_fn, strerror(-rc));
+		for (int nr = 0; nr < TC_NR_SYSCALLS; nr++)
+			if (c->fx[nr].prog) {
+				bpf_program__set_autoload(c->fx[nr].prog, false);
+				c->fx[nr].prog = NULL;
+			}
+		return false;
+	}
+	return true;
+#endif
+}
+
+/* The first interesting syscall without a fexit program (why says so), or -1. */
+static int fexit_missing(const struct tc_core *c, const uint8_t *table, char *why, size_t len)
+{
+	for (int nr = 0; nr < TC_NR_SYSCALLS; nr++) {
+		if (!table[nr] || c->fx[nr].prog)
+			continue;
+		if (c->fx[nr].name)
+			snprintf(why, len, "syscall %s (%d): the kernel's BTF has no %s to attach a fexit program to",
+				 c->fx[nr].name, nr, c->fx[nr].func);
+		else
+			snprintf(why, len,
+				 "syscall %d has no fexit program (only the syscalls whose parameters the sensor "
+				 "records have one)",
+				 nr);
+		return nr;
+	}
+	return -1;
+}
+
+static void write_table(struct tc_core *c, const uint8_t *table)
+{
+	/* The data section is mmapped: the programs see each byte as it lands. */
+	memcpy(c->skel->data_interesting->interesting, table, TC_INTERESTING_SIZE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/* Tells the programs which of them records (the other kind returns at once). */
+static void set_hook(struct tc_core *c, int hook)
+{
+	__atomic_store_n(&c->skel->data_interesting->syscall_hook, (uint8_t)hook, __ATOMIC_SEQ_CST);
+	c->hook = hook;
+}
+
+static void detach_fexit(struct tc_core *c, int nr)
+{
+	if (c->fx[nr].link) {
+		bpf_link__destroy(c->fx[nr].link);
+		c->fx[nr].link = NULL;
+	}
+}
+
+/*
+ * Records through the fexit programs of table's syscalls: attaches the
+ * missing ones, switches from sys_exit if it was in use, then detaches the
+ * programs of syscalls no longer interesting. Every program has been checked
+ * to exist (fexit_missing). On failure nothing changed.
+ */
+static int use_fexit(struct tc_core *c, const uint8_t *table, char *why, size_t len)
+{
+	bool added[TC_NR_SYSCALLS] = {0};
+	for (int nr = 0; nr < TC_NR_SYSCALLS; nr++) {
+		if (!table[nr] || c->fx[nr].link)
+			continue;
+		c->fx[nr].link = bpf_program__attach(c->fx[nr].prog);
+		if (!c->fx[nr].link) {
+			int rc = -errno;
+			snprintf(why, len, "attaching a fexit program to %s failed: %s", c->fx[nr].func, strerror(-rc));
+			for (int i = 0; i < nr; i++)
+				if (added[i])
+					detach_fexit(c, i);
+			return rc;
+		}
+		added[nr] = true;
+	}
+	write_table(c, table);
+	if (c->hook != TC_HOOK_FEXIT) {
+		set_hook(c, TC_HOOK_FEXIT);
+		if (c->sys_exit_link) {
+			bpf_link__destroy(c->sys_exit_link);
+			c->sys_exit_link = NULL;
+		}
+	}
+	for (int nr = 0; nr < TC_NR_SYSCALLS; nr++)
+		if (!table[nr])
+			detach_fexit(c, nr);
+	return 0;
+}
+
+/* Records through sys_exit: attaches it, switches, then detaches every fexit program. */
+static int use_sys_exit(struct tc_core *c, const uint8_t *table, char *err, size_t errlen)
+{
+	if (!c->sys_exit_link) {
+		c->sys_exit_link = bpf_program__attach(c->skel->progs.sys_exit);
+		if (!c->sys_exit_link) {
+			int rc = -errno;
+			snprintf(err, errlen, "attaching BPF program sys_exit failed: %s", strerror(-rc));
+			return rc;
+		}
+	}
+	write_table(c, table);
+	set_hook(c, TC_HOOK_SYS_EXIT);
+	for (int nr = 0; nr < TC_NR_SYSCALLS; nr++)
+		detach_fexit(c, nr);
+	return 0;
+}
+
+/*
+ * Attaches what table needs in the mode asked: FEXIT fails (err) when a
+ * syscall has no fexit program or one does not attach, AUTO then records
+ * through sys_exit and keeps the reason. The hook switches in the kernel
+ * with both kinds attached, so no syscall goes unrecorded or is recorded
+ * twice while it happens (but one in flight at that moment).
+ */
+static int apply(struct tc_core *c, const uint8_t *table, char *err, size_t errlen)
+{
+	char why[sizeof(c->reason)] = "";
+	if (c->attach != TC_ATTACH_SYS_EXIT && c->fexit_loaded) {
+		int rc = 0;
+		if (fexit_missing(c, table, why, sizeof(why)) < 0 && !(rc = use_fexit(c, table, why, sizeof(why)))) {
+			c->reason[0] = 0;
+			return 0;
+		}
+		if (c->attach == TC_ATTACH_FEXIT) {
+			snprintf(err, errlen, "fexit attach mode: %s", why);
+			return rc ? rc : -EOPNOTSUPP;
+		}
+	} else if (c->attach == TC_ATTACH_FEXIT) {
+		snprintf(err, errlen, "fexit attach mode: %s", c->reason);
+		return -EOPNOTSUPP;
+	}
+	int rc = use_sys_exit(c, table, err, errlen);
+	if (!rc && why[0])
+		memcpy(c->reason, why, sizeof(c->reason));
+	return rc;
+}
+
 /* ---- open / close ----------------------------------------------------------- */
+
+/*
+ * Opens the skeleton and loads it, with the fexit programs this kernel has
+ * when want_fexit, and sys_exit unless the mode is FEXIT. AUTO retries once
+ * without the fexit programs if loading them failed. Returns 0 or -errno
+ * (err written).
+ */
+static int load_skeleton(struct tc_core *c, const struct tc_core_opts *o, char *err, size_t errlen)
+{
+	char what[256];
+	int rc;
+	bool want_fexit = o->attach != TC_ATTACH_SYS_EXIT;
+	for (;;) {
+		c->skel = tc_sensor_bpf__open();
+		if (!c->skel) {
+			rc = -errno;
+			fail(err, errlen, "opening the BPF object failed", rc, 1);
+			return rc;
+		}
+		c->skel->rodata->sensor_tgid = o->exclude_tgid;
+		c->skel->rodata->boot_time_ns = o->boot_time_ns;
+		memcpy(c->skel->data_interesting->interesting, o->interesting, TC_INTERESTING_SIZE);
+		if ((rc = bpf_map__set_max_entries(c->skel->maps.ringbufs, c->ncpus)) ||
+		    (rc = bpf_map__set_max_entries(c->skel->maps.scratch, c->ncpus * TC_SCRATCH_SLOTS))) {
+			fail(err, errlen, "sizing the BPF maps failed", rc, 1);
+			return rc;
+		}
+		if (!plan_fexit(c, want_fexit, c->reason, sizeof(c->reason))) {
+			if (o->attach == TC_ATTACH_FEXIT) {
+				snprintf(err, errlen, "fexit attach mode: %s", c->reason);
+				return -EOPNOTSUPP;
+			}
+			want_fexit = false;
+		}
+		c->fexit_loaded = want_fexit;
+		bpf_program__set_autoload(c->skel->progs.sys_exit, o->attach != TC_ATTACH_FEXIT);
+		/*
+		 * The verifier gives up with EAGAIN when a signal is pending, and a Node
+		 * process gets signals at any time (SIGPROF from --cpu-prof, SIGCHLD,
+		 * SIGWINCH...). Block them for the load on this thread; they are
+		 * delivered when the mask is restored.
+		 */
+		sigset_t all, saved;
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &saved);
+		uint64_t t0 = mono_ns();
+		rc = tc_sensor_bpf__load(c->skel);
+		c->load_ns = mono_ns() - t0;
+		pthread_sigmask(SIG_SETMASK, &saved, NULL);
+		if (!rc)
+			return 0;
+		char prog[64];
+		const char *name = log_failed_prog(prog, sizeof(prog));
+		if (want_fexit && o->attach == TC_ATTACH_AUTO) {
+			/* A kernel that refuses a fexit program still runs sys_exit. */
+			snprintf(c->reason, sizeof(c->reason), "loading the fexit programs failed (%s): %s",
+				 name ? name : "the BPF object", strerror(-rc));
+			tc_sensor_bpf__destroy(c->skel);
+			c->skel = NULL;
+			want_fexit = false;
+			continue;
+		}
+		if (name)
+			snprintf(what, sizeof(what), "loading BPF program %s failed", name);
+		else
+			snprintf(what, sizeof(what), "loading the BPF object failed");
+		fail(err, errlen, what, rc, 1);
+		return rc;
+	}
+}
 
 struct tc_core *tc_core_open(const struct tc_core_opts *o, char *err, size_t errlen)
 {
@@ -325,6 +674,8 @@ struct tc_core *tc_core_open(const struct tc_core_opts *o, char *err, size_t err
 	}
 	c->page = sysconf(_SC_PAGESIZE);
 	c->ring_bytes = o->ring_bytes;
+	c->attach = o->attach;
+	c->hook = -1;
 	c->ncpus = libbpf_num_possible_cpus();
 	if (c->ncpus <= 0) {
 		fail(err, errlen, "counting possible CPUs failed", c->ncpus, 0);
@@ -335,41 +686,8 @@ struct tc_core *tc_core_open(const struct tc_core_opts *o, char *err, size_t err
 	c->nrings = (c->ncpus + per - 1) / per;
 
 	log_begin();
-	c->skel = tc_sensor_bpf__open();
-	if (!c->skel) {
-		rc = -errno;
-		fail(err, errlen, "opening the BPF object failed", rc, 1);
+	if (load_skeleton(c, o, err, errlen))
 		goto out_log;
-	}
-	c->skel->rodata->sensor_tgid = o->exclude_tgid;
-	c->skel->rodata->boot_time_ns = o->boot_time_ns;
-	memcpy(c->skel->data_interesting->interesting, o->interesting, TC_INTERESTING_SIZE);
-	if ((rc = bpf_map__set_max_entries(c->skel->maps.ringbufs, c->ncpus)) ||
-	    (rc = bpf_map__set_max_entries(c->skel->maps.scratch, c->ncpus * TC_SCRATCH_SLOTS))) {
-		fail(err, errlen, "sizing the BPF maps failed", rc, 1);
-		goto out_log;
-	}
-	/*
-	 * The verifier gives up with EAGAIN when a signal is pending, and a Node
-	 * process gets signals at any time (SIGPROF from --cpu-prof, SIGCHLD,
-	 * SIGWINCH...). Block them for the load on this thread; they are
-	 * delivered when the mask is restored.
-	 */
-	sigset_t all, saved;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &saved);
-	rc = tc_sensor_bpf__load(c->skel);
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-	if (rc) {
-		char prog[64];
-		const char *name = log_failed_prog(prog, sizeof(prog));
-		if (name)
-			snprintf(what, sizeof(what), "loading BPF program %s failed", name);
-		else
-			snprintf(what, sizeof(what), "loading the BPF object failed");
-		fail(err, errlen, what, rc, 1);
-		goto out_log;
-	}
 
 	c->rings = calloc(c->nrings, sizeof(*c->rings));
 	if (!c->rings) {
@@ -404,17 +722,23 @@ struct tc_core *tc_core_open(const struct tc_core_opts *o, char *err, size_t err
 		}
 	}
 
-	struct bpf_program *progs[4] = {c->skel->progs.sys_exit, c->skel->progs.sched_process_exec,
-					c->skel->progs.sched_process_fork, c->skel->progs.sched_process_exit};
-	for (int i = 0; i < 4; i++) {
-		c->links[i] = bpf_program__attach(progs[i]);
-		if (!c->links[i]) {
+	struct bpf_program *sched[3] = {c->skel->progs.sched_process_exec, c->skel->progs.sched_process_fork,
+					c->skel->progs.sched_process_exit};
+	for (int i = 0; i < 3; i++) {
+		c->sched_links[i] = bpf_program__attach(sched[i]);
+		if (!c->sched_links[i]) {
 			rc = -errno;
-			snprintf(what, sizeof(what), "attaching BPF program %s failed", bpf_program__name(progs[i]));
+			snprintf(what, sizeof(what), "attaching BPF program %s failed", bpf_program__name(sched[i]));
 			fail(err, errlen, what, rc, 1);
 			goto out_log;
 		}
 	}
+	uint64_t t0 = mono_ns();
+	if ((rc = apply(c, o->interesting, what, sizeof(what)))) {
+		fail(err, errlen, what, rc, 1);
+		goto out_log;
+	}
+	c->attach_ns = mono_ns() - t0;
 	log_end();
 	return c;
 
@@ -424,11 +748,47 @@ out_log:
 	return NULL;
 }
 
-void tc_core_set_interesting(struct tc_core *c, const uint8_t *table)
+int tc_core_set_interesting(struct tc_core *c, const uint8_t *table, char *err, size_t errlen)
 {
-	/* The data section is mmapped: the programs see each byte as it lands. */
-	memcpy(c->skel->data_interesting->interesting, table, TC_INTERESTING_SIZE);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return apply(c, table, err, errlen);
+}
+
+int tc_core_hook(const struct tc_core *c)
+{
+	return c->hook;
+}
+
+const char *tc_core_attach_reason(const struct tc_core *c)
+{
+	return c->hook == TC_HOOK_SYS_EXIT && c->attach == TC_ATTACH_AUTO ? c->reason : "";
+}
+
+int tc_core_fexit_attached(const struct tc_core *c, uint16_t *out, int cap)
+{
+	int n = 0;
+	for (int nr = 0; nr < TC_NR_SYSCALLS && n < cap; nr++)
+		if (c->fx[nr].link)
+			out[n++] = (uint16_t)nr;
+	return n;
+}
+
+int tc_core_fexit_available(const struct tc_core *c, uint16_t *out, int cap)
+{
+	int n = 0;
+	for (int nr = 0; nr < TC_NR_SYSCALLS && n < cap; nr++)
+		if (c->fexit_loaded && c->fx[nr].prog)
+			out[n++] = (uint16_t)nr;
+	return n;
+}
+
+uint64_t tc_core_load_ns(const struct tc_core *c)
+{
+	return c->load_ns;
+}
+
+uint64_t tc_core_attach_ns(const struct tc_core *c)
+{
+	return c->attach_ns;
 }
 
 int tc_core_ncpus(const struct tc_core *c)
@@ -468,9 +828,13 @@ void tc_core_close(struct tc_core *c)
 {
 	if (!c)
 		return;
-	for (int i = 0; i < 4; i++)
-		if (c->links[i])
-			bpf_link__destroy(c->links[i]);
+	for (int i = 0; i < 3; i++)
+		if (c->sched_links[i])
+			bpf_link__destroy(c->sched_links[i]);
+	if (c->sys_exit_link)
+		bpf_link__destroy(c->sys_exit_link);
+	for (int nr = 0; nr < TC_NR_SYSCALLS; nr++)
+		detach_fexit(c, nr);
 	if (c->rings) {
 		for (int i = 0; i < c->nrings; i++)
 			ring_unmap(&c->rings[i], c->page);
