@@ -29,7 +29,9 @@
  * --write then), BENCH_CHURN (processes/s in (d), default 50), BENCH_RSS_RATE
  * (pace the (d) workload, syscalls/s; default 0: unpaced, the (b) load),
  * BENCH_AGENT_NODE_ARGS (node options of the agent; default the DaemonSet's NODE_OPTIONS,
- * "--max-semi-space-size=4"; e.g. "--max-semi-space-size=4 --cpu-prof --cpu-prof-dir=/tmp/prof").
+ * "--max-semi-space-size=4"; e.g. "--max-semi-space-size=4 --cpu-prof --cpu-prof-dir=/tmp/prof"),
+ * BENCH_SYSCALL_ATTACH (the agents' agent.syscall_attach: auto, fexit or sys_exit; default auto;
+ * the report says which mode the agents used, and why auto fell back to sys_exit).
  * Needs root, the sensor (npm install builds it), a build (npm run build:
  * the agent is bin/tiercel.js) and cc. Loopback only.
  */
@@ -61,6 +63,24 @@ const RSS_MINUTES = (() => {
 })();
 const RSS_SAMPLE_SECONDS = 10;
 const WAIT_SECONDS = Number(process.env['BENCH_WAIT_SECONDS'] ?? 15);
+/** How the agents record syscalls (agent.syscall_attach); the mode they used is in the report. */
+const SYSCALL_ATTACH = process.env['BENCH_SYSCALL_ATTACH'] ?? 'auto';
+const ATTACH_OPTION = `agent.syscall_attach=${SYSCALL_ATTACH}`;
+/** Attach modes the agents were in (from /metrics), with auto's fallback reason (from the log). */
+const attachSeen = new Map<string, string>();
+
+async function noteAttach(agent: AgentProcess): Promise<void> {
+  const text = await (await fetch(`${agent.url}/metrics`)).text();
+  const mode = /tiercel_sensor_syscall_attach_info\{mode="(\w+)"\} 1\b/.exec(text)?.[1] ?? 'unknown';
+  const reason = /"reason":"((?:[^"\\]|\\.)*)"/.exec(agent.log)?.[1] ?? '';
+  attachSeen.set(mode, reason);
+}
+
+/** The report's line on the attach mode: asked, used, and why auto fell back. */
+function attachLine(): string {
+  const used = [...attachSeen].map(([mode, reason]) => (reason ? `${mode} (${reason})` : mode)).join(', ') || 'unknown';
+  return `Syscall programs: \`agent.syscall_attach: ${SYSCALL_ATTACH}\`, in use: ${used}.`;
+}
 
 /** Other eBPF sensors seen during the run (other jobs' agents and tests), pid → command. */
 const foreignSeen = new Map<number, string>();
@@ -186,8 +206,9 @@ async function pairs(label: string, rules: string[], options: string[]): Promise
     let quiet = await noForeignSensor();
     const base = await measured(() => workload(SECONDS));
     quiet &&= !foreignNow();
-    const agent = await AgentProcess.start({ rules, options, nodeArgs: AGENT_NODE_ARGS });
+    const agent = await AgentProcess.start({ rules, options: [...options, ATTACH_OPTION], nodeArgs: AGENT_NODE_ARGS });
     try {
+      await noteAttach(agent);
       // Warm up (JIT, state of the workload's process), then start from a drained agent.
       await workload(0.5);
       const { snap: s0 } = await agent.drained();
@@ -267,7 +288,8 @@ function partA(p: { clean: PairResult[]; foreign: PairResult[] }): Report {
   return {
     header: '### (a) syscalls no rule selects',
     body: 'Rules: one execve rule, `base_syscalls.repair: true`: the in-kernel filter holds the process lifecycle event types, ' +
-      `not openat/close, so the sensor's cost is the \`sys_exit\` program bailing out.${note}\n\n${body}`,
+      'not openat/close, so the sensor\'s cost is the `sys_exit` program bailing out on each of them (sys_exit mode), ' +
+      `or nothing (fexit mode: no program is attached to them).${note}\n\n${body}`,
     verdict: [`(a) ratio <= 1.05: ${ratio <= 1.05 ? 'met' : 'NOT met'} (${ratio.toFixed(3)}; workload CPU time ratio ${cpuRatio.toFixed(3)})`],
   };
 }
@@ -332,7 +354,8 @@ interface Step {
 }
 
 async function partC(): Promise<Report> {
-  const agent = await AgentProcess.start({ rules: [FALCO_RULES], options: ['stdout_output.enabled=false'], nodeArgs: AGENT_NODE_ARGS });
+  const agent = await AgentProcess.start({ rules: [FALCO_RULES], options: ['stdout_output.enabled=false', ATTACH_OPTION], nodeArgs: AGENT_NODE_ARGS });
+  await noteAttach(agent);
   const steps: Step[] = [];
   try {
     await workload(0.5);
@@ -436,7 +459,8 @@ function liveProcesses(): number {
 }
 
 async function partD(minutes: number): Promise<Report> {
-  const agent = await AgentProcess.start({ rules: [FALCO_RULES], options: ['stdout_output.enabled=false'], nodeArgs: AGENT_NODE_ARGS });
+  const agent = await AgentProcess.start({ rules: [FALCO_RULES], options: ['stdout_output.enabled=false', ATTACH_OPTION], nodeArgs: AGENT_NODE_ARGS });
+  await noteAttach(agent);
   const samples: RssSample[] = [];
   const loads: number[] = [];
   let churnOut = '';
@@ -597,7 +621,7 @@ async function main(): Promise<void> {
     if (foreignSeen.size) {
       goals.push(`other eBPF sensors were attached during the run (other jobs): ${[...foreignSeen].map(([pid, cmd]) => `${pid} \`${cmd}\``).join('; ')}`);
     }
-    const text = `${header} Took ${seconds.toFixed(0)} s.\n\n` +
+    const text = `${header} ${attachLine()} Took ${seconds.toFixed(0)} s.\n\n` +
       reports.map((r) => `${r.header}\n\n${r.body}\n`).join('\n') +
       `\nGoals:\n\n${goals.map((g) => `- ${g}`).join('\n')}\n`;
     process.stdout.write(text);

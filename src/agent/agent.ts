@@ -198,12 +198,14 @@ export class NodeAgent {
       interesting: this.interesting,
       ringBytes: agentCfg.ringBytes,
       cpusPerRing: agentCfg.cpusPerRing,
+      syscallAttach: agentCfg.syscallAttach,
       hostRoot: agentCfg.hostRoot,
       maxProcesses: agentCfg.maxProcesses,
       logger,
       ...(metadata ? { metadata } : {}),
     });
     this.sensor = live.sensor;
+    this.noteAttachment();
     this.state = live.state;
     const snapshot = live.snapshot;
     this.snapshotProcesses = snapshot.processes.length;
@@ -373,12 +375,32 @@ export class NodeAgent {
     if (restart.length) {
       this.logger.warn({ trigger, keys: restart }, `changed settings that apply only after a restart: ${restart.join(', ')}`);
     }
+    const interesting = interestingEventTypes(rules.ruleset, next.agent.baseSyscalls);
+    const before = this.sensor?.attachMode();
+    try {
+      this.sensor?.setInteresting(interesting);
+    } catch (e) {
+      // agent.syscall_attach: fexit, and a new rule needs a syscall without a fexit program.
+      this.metrics.rulesReloads.labels('failure').inc();
+      this.logger.error({ trigger }, `rules reload failed, keeping the running rules: ${(e as Error).message}`);
+      return false;
+    }
     this.config = next;
     this.evaluator.ruleset = rules.ruleset;
-    this.interesting = interestingEventTypes(rules.ruleset, next.agent.baseSyscalls);
-    this.sensor?.setInteresting(this.interesting);
+    this.interesting = interesting;
+    this.noteAttachment(before);
     this.noteRules(rules.files, rules.ruleset.enabledRules.length, rules.loaded);
     return true;
+  }
+
+  /** Metrics for the sensor's attach mode, and a log line when it is new or changed (auto follows the rules' syscalls). */
+  private noteAttachment(before?: 'fexit' | 'sys_exit'): void {
+    if (!this.sensor) return;
+    const a = this.sensor.attachment();
+    this.metrics.noteAttachment(a.mode, a.fexitSyscalls.length);
+    if (before === undefined || before === a.mode) return;
+    if (a.mode === 'fexit') this.logger.info({ syscalls: a.fexitSyscalls.length }, 'syscalls now recorded by fexit programs');
+    else this.logger.warn({ reason: a.fallbackReason }, `syscalls now recorded through sys_exit: ${a.fallbackReason}`);
   }
 
   /** Stops the sensor (no batch after this), flushes the outputs and the capture, closes the server. */
@@ -417,6 +439,7 @@ export class NodeAgent {
     return {
       rules: this.enabledRules,
       eventTypes: this.interesting.length,
+      ...(this.sensor ? { syscallAttach: this.sensor.attachMode() } : {}),
       processes: this.snapshotProcesses,
       outputs: this.outputs.names,
       ...(this.baseUrl ? { url: this.baseUrl } : {}),

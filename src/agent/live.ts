@@ -10,7 +10,7 @@ import { hostname as osHostname } from 'node:os';
 import type { Logger } from 'pino';
 import { getHostname } from '../engine/generic-fields.js';
 import { StartupError } from '../server/server.js';
-import { type NativeAddon, type Sensor, checkPrerequisites, tryLoadNative } from '../syscall/native/index.js';
+import { type NativeAddon, type Sensor, type SyscallAttachMode, checkPrerequisites, tryLoadNative } from '../syscall/native/index.js';
 import { SyscallState } from '../syscall/state/index.js';
 import type { MetadataProvider } from '../syscall/state/metadata.js';
 import { scanHostWithStats } from '../syscall/state/proc-scan.js';
@@ -32,6 +32,8 @@ export interface LiveOptions {
   readonly interesting: readonly number[];
   readonly ringBytes: number;
   readonly cpusPerRing: number;
+  /** `agent.syscall_attach` (default auto). */
+  readonly syscallAttach?: SyscallAttachMode;
   /** Where the host's filesystem is mounted (`/` or `/host`). */
   readonly hostRoot: string;
   readonly maxProcesses: number;
@@ -48,15 +50,36 @@ export interface LiveStream {
   readonly snapshot: HostSnapshot;
 }
 
+/**
+ * One line on how syscalls are recorded: the fexit programs cost only the
+ * syscalls the rules select; sys_exit costs every syscall of the node, so
+ * auto falling back to it is a warning with the reason.
+ */
+function logAttachment(sensor: Sensor, logger: Logger): void {
+  const a = sensor.attachment();
+  const timing = { loadMs: Math.round(a.loadMs), attachMs: Math.round(a.attachMs) };
+  if (a.mode === 'fexit') {
+    logger.info({ ...timing, syscalls: a.fexitSyscalls.length }, `syscalls recorded by fexit programs on ${a.fexitSyscalls.length} syscalls`);
+  } else if (a.fallbackReason) {
+    logger.warn({ ...timing, reason: a.fallbackReason }, `syscalls recorded through sys_exit (every syscall pays for it): ${a.fallbackReason}`);
+  } else {
+    logger.info(timing, 'syscalls recorded through sys_exit (agent.syscall_attach: sys_exit)');
+  }
+}
+
 /** Attaches the sensor and seeds the state. Throws StartupError; detaches on failure. */
 export async function openLiveStream(options: LiveOptions): Promise<LiveStream> {
   const addon = sensorAddon();
   let sensor: Sensor;
   try {
-    sensor = addon.openSensor({ interesting: [...options.interesting], ringBytes: options.ringBytes, cpusPerRing: options.cpusPerRing });
+    sensor = addon.openSensor({
+      interesting: [...options.interesting], ringBytes: options.ringBytes, cpusPerRing: options.cpusPerRing,
+      attach: options.syscallAttach ?? 'auto',
+    });
   } catch (e) {
     throw new StartupError('the eBPF sensor could not be loaded', (e as Error).message.split('\n'));
   }
+  logAttachment(sensor, options.logger);
   try {
     const hostname = getHostname() || osHostname();
     const users = new UserDatabase({

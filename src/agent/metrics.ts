@@ -27,6 +27,8 @@ export class AgentMetrics extends TiercelMetrics {
   readonly ringUsed: Gauge<'ring'>;
   readonly ringSize: Gauge<'ring'>;
   readonly queuedBatches: Gauge;
+  readonly syscallAttach: Gauge<'mode'>;
+  readonly fexitPrograms: Gauge;
   readonly batches: Counter;
   readonly batchEvaluation: Histogram;
   readonly evaluationSeconds: Counter;
@@ -89,6 +91,16 @@ export class AgentMetrics extends TiercelMetrics {
     this.queuedBatches = new Gauge({
       name: 'tiercel_sensor_queued_batches',
       help: 'Batches the sensor handed over that wait for evaluation', registers,
+    });
+    // An info metric: 1 for the mode in use (agent.syscall_attach; auto resolves to one of the two).
+    this.syscallAttach = new Gauge({
+      name: 'tiercel_sensor_syscall_attach_info',
+      help: 'How the sensor records syscalls: mode="fexit" (a program per selected syscall) or mode="sys_exit" (the tracepoint every syscall pays for) is 1',
+      labelNames: ['mode'], registers,
+    });
+    this.fexitPrograms = new Gauge({
+      name: 'tiercel_sensor_fexit_programs',
+      help: 'Syscalls with a fexit program attached (0 in sys_exit mode)', registers,
     });
     this.batches = new Counter({
       name: 'tiercel_sensor_batches_total',
@@ -177,6 +189,13 @@ export class AgentMetrics extends TiercelMetrics {
       name: 'tiercel_cri_connected',
       help: '1 while the agent has a CRI runtime answering on its socket, else 0', registers,
     });
+  }
+
+  /** Records how the sensor attaches now (at start and after each reload). */
+  noteAttachment(mode: 'fexit' | 'sys_exit', fexitPrograms: number): void {
+    this.syscallAttach.labels('fexit').set(mode === 'fexit' ? 1 : 0);
+    this.syscallAttach.labels('sys_exit').set(mode === 'sys_exit' ? 1 : 0);
+    this.fexitPrograms.set(fexitPrograms);
   }
 
   /** The Kubernetes pod watcher's view of these metrics (agent.kubernetes). */

@@ -16,6 +16,10 @@ export const DEFAULT_RING_BYTES = 8 * 1024 * 1024;
 
 export type DropAction = 'ignore' | 'log' | 'alert' | 'exit';
 
+/** `agent.syscall_attach`: how the sensor records syscalls (docs/agent.md). */
+export type SyscallAttach = 'auto' | 'fexit' | 'sys_exit';
+const SYSCALL_ATTACH: readonly SyscallAttach[] = ['auto', 'fexit', 'sys_exit'];
+
 export interface SyscallEventDropsConfig {
   /** Act only when dropped / (delivered + dropped) in an interval exceeds this fraction (Falco: 0.1). */
   readonly threshold: number;
@@ -32,6 +36,8 @@ export interface AgentConfig {
   readonly ringBytes: number;
   /** CPUs sharing one ring (Falco's `cpus_for_each_buffer`). */
   readonly cpusPerRing: number;
+  /** A fexit program per selected syscall, the one sys_exit tracepoint program, or the first that works. */
+  readonly syscallAttach: SyscallAttach;
   /** How often the sensor's counters are read (drops, ring usage). */
   readonly statsIntervalMs: number;
   /** Most processes the state keeps before evicting the least recently seen. */
@@ -111,6 +117,10 @@ export function readAgentConfig(
     throw agent.error('ring_buffer_bytes', `must be a power of two (e.g. 8MiB), got ${ringBytes}`);
   }
   const cpusPerRing = agent.int('cpus_for_each_buffer', 1, 1, 4096);
+  const syscallAttach = agent.string('syscall_attach', 'auto');
+  if (!(SYSCALL_ATTACH as readonly string[]).includes(syscallAttach)) {
+    throw agent.error('syscall_attach', `expected one of ${SYSCALL_ATTACH.join(', ')}, got "${syscallAttach.slice(0, 60)}"`);
+  }
   const statsIntervalMs = agent.int('stats_interval_ms', 1000, 100, 60_000);
   const maxProcesses = agent.int('max_processes', 131_072, 1024, 10_000_000);
   const hostRoot = agent.string('host_root', env['HOST_ROOT'] || '/');
@@ -147,7 +157,7 @@ export function readAgentConfig(
 
   return {
     listen: enabled ? listen : undefined,
-    ringBytes, cpusPerRing, statsIntervalMs, maxProcesses, hostRoot, metadataFile, captureFile,
+    ringBytes, cpusPerRing, syscallAttach: syscallAttach as SyscallAttach, statsIntervalMs, maxProcesses, hostRoot, metadataFile, captureFile,
     drops: { threshold, actions: actions.includes('ignore') ? [] : actions, rate, maxBurst },
     baseSyscalls: { customSet, repair },
     kubernetes,
