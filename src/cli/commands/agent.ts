@@ -10,6 +10,7 @@ import { ConfigError } from '../../config/errors.js';
 import { buildConfig } from '../../config/load.js';
 import { parseListen, type TiercelConfig } from '../../config/schema.js';
 import { setHostname } from '../../engine/generic-fields.js';
+import { tuneHeap } from '../heap.js';
 import type { RuleSelection } from '../../engine/ruleset.js';
 import { createLogger, isPretty } from '../../server/logger.js';
 import { StartupError } from '../../server/server.js';
@@ -94,6 +95,11 @@ async function agent(opts: AgentOptions): Promise<number> {
   process.title = 'tiercel';
   const host = process.env['TIERCEL_HOSTNAME'] ?? process.env['FALCO_HOSTNAME'];
   if (host) setHostname(host);
+  const heapError = tuneHeap();
+  if (heapError) {
+    process.stderr.write(`tiercel: ${heapError}\n`);
+    return 1;
+  }
 
   const selections = flagSelections(opts);
   const flags = flagSettings(opts);
