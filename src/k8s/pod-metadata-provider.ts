@@ -90,6 +90,12 @@ export class KubernetesMetadataProvider implements MetadataProvider {
       }
     }
     if (unreported === 1 && only) return this.containerMeta(pod, only, identity);
+    // Several candidates: the runtime (CRI) knows this id's container name, which picks one.
+    const name = this.fallback?.lookup(identity)?.name;
+    if (name !== undefined) {
+      const ref = this.podCache.byPodAndName(pod.uid, name);
+      if (ref) return this.containerMeta(ref.pod, ref.container, identity);
+    }
     return Object.freeze({
       id: identity.id,
       ...(identity.fullId !== undefined ? { fullId: identity.fullId } : {}),

@@ -193,6 +193,28 @@ describe('KubernetesMetadataProvider', () => {
     assert.equal(provider.lookupByPodAndName(WEB.metadata.uid, 'nginx')?.fullId, NGINX_ID);
   });
 
+  it('several containers without an id: the runtime\'s name for this id picks one, with the API\'s metadata', () => {
+    const { cache } = setup();
+    const startingId = 'cd'.repeat(32);
+    // Both app containers starting: the API cannot tell which one this id is.
+    const starting = structuredClone(WEB);
+    starting.status.containerStatuses = [];
+    cache.upsert(readPod(starting)!);
+    assert.equal(new KubernetesMetadataProvider(cache).lookup(identity(WEB.metadata.uid, startingId))?.name, undefined);
+    // The CRI (here a metadata file standing in for it) names the container: the API's record of it answers.
+    const runtime = StaticMetadataProvider.fromObject([{ id: startingId.slice(0, 12), name: 'metrics' }]);
+    const m = new KubernetesMetadataProvider(cache, runtime).lookup(identity(WEB.metadata.uid, startingId))!;
+    assert.equal(m.name, 'metrics');
+    assert.equal(m.fullId, startingId);
+    assert.equal(m.pod?.name, 'web-7c9d8f6b5-x2lqp');
+    assert.equal(m.labels?.['io.kubernetes.pod.namespace'], 'shop', 'the API\'s labels, not the file\'s');
+    // A name the pod does not have: the pod only, as without a runtime.
+    const other = StaticMetadataProvider.fromObject([{ id: startingId.slice(0, 12), name: 'not-in-this-pod' }]);
+    const o = new KubernetesMetadataProvider(cache, other).lookup(identity(WEB.metadata.uid, startingId))!;
+    assert.equal(o.name, undefined);
+    assert.equal(o.pod?.name, 'web-7c9d8f6b5-x2lqp');
+  });
+
   it('a restarted container: the old id still resolves to it for the grace period', () => {
     const { cache, provider, now } = setup();
     const old = identity(WEB.metadata.uid, NGINX_OLD_ID);
