@@ -30,7 +30,7 @@
  * (pace the (d) workload, syscalls/s; default 0: unpaced, the (b) load),
  * BENCH_AGENT_NODE_ARGS (node options of the agent; default the DaemonSet's NODE_OPTIONS,
  * "--max-semi-space-size=4"; e.g. "--max-semi-space-size=4 --cpu-prof --cpu-prof-dir=/tmp/prof"),
- * BENCH_SYSCALL_ATTACH (the agents' agent.syscall_attach: auto, fexit or sys_exit; default auto;
+ * BENCH_SYSCALL_ATTACH (the agents' agent.syscall_attach: auto, fexit or sys_exit; default sys_exit, the agent's default;
  * the report says which mode the agents used, and why auto fell back to sys_exit).
  * Needs root, the sensor (npm install builds it), a build (npm run build:
  * the agent is bin/tiercel.js) and cc. Loopback only.
@@ -64,7 +64,7 @@ const RSS_MINUTES = (() => {
 const RSS_SAMPLE_SECONDS = 10;
 const WAIT_SECONDS = Number(process.env['BENCH_WAIT_SECONDS'] ?? 15);
 /** How the agents record syscalls (agent.syscall_attach); the mode they used is in the report. */
-const SYSCALL_ATTACH = process.env['BENCH_SYSCALL_ATTACH'] ?? 'auto';
+const SYSCALL_ATTACH = process.env['BENCH_SYSCALL_ATTACH'] ?? 'sys_exit';
 const ATTACH_OPTION = `agent.syscall_attach=${SYSCALL_ATTACH}`;
 /** Attach modes the agents were in (from /metrics), with auto's fallback reason (from the log). */
 const attachSeen = new Map<string, string>();

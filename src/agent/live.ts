@@ -32,7 +32,7 @@ export interface LiveOptions {
   readonly interesting: readonly number[];
   readonly ringBytes: number;
   readonly cpusPerRing: number;
-  /** `agent.syscall_attach` (default auto). */
+  /** `agent.syscall_attach` (default sys_exit). */
   readonly syscallAttach?: SyscallAttachMode;
   /** Where the host's filesystem is mounted (`/` or `/host`). */
   readonly hostRoot: string;
@@ -74,7 +74,7 @@ export async function openLiveStream(options: LiveOptions): Promise<LiveStream> 
   try {
     sensor = addon.openSensor({
       interesting: [...options.interesting], ringBytes: options.ringBytes, cpusPerRing: options.cpusPerRing,
-      attach: options.syscallAttach ?? 'auto',
+      attach: options.syscallAttach ?? 'sys_exit',
     });
   } catch (e) {
     throw new StartupError('the eBPF sensor could not be loaded', (e as Error).message.split('\n'));

@@ -117,7 +117,7 @@ export function readAgentConfig(
     throw agent.error('ring_buffer_bytes', `must be a power of two (e.g. 8MiB), got ${ringBytes}`);
   }
   const cpusPerRing = agent.int('cpus_for_each_buffer', 1, 1, 4096);
-  const syscallAttach = agent.string('syscall_attach', 'auto');
+  const syscallAttach = agent.string('syscall_attach', 'sys_exit');
   if (!(SYSCALL_ATTACH as readonly string[]).includes(syscallAttach)) {
     throw agent.error('syscall_attach', `expected one of ${SYSCALL_ATTACH.join(', ')}, got "${syscallAttach.slice(0, 60)}"`);
   }

@@ -95,6 +95,14 @@ base_syscalls:
     assert.deepEqual(c.warnings, []);
   });
 
+  it('agent.syscall_attach: sys_exit by default (the mode CI verifies), auto and fexit on request, else an error naming the key', () => {
+    assert.equal(agentConfig().agent.syscallAttach, 'sys_exit');
+    assert.equal(agentConfig('agent:\n  syscall_attach: auto\n').agent.syscallAttach, 'auto');
+    assert.equal(agentConfig(undefined, {}, ['agent.syscall_attach=fexit']).agent.syscallAttach, 'fexit');
+    assert.throws(() => agentConfig('agent:\n  syscall_attach: kprobe\n'),
+      (e: Error) => e instanceof ConfigError && /agent\.syscall_attach: expected one of auto, fexit, sys_exit, got "kprobe"/.test(e.message));
+  });
+
   it('sizes as numbers or with units', () => {
     assert.equal(agentConfig('agent: {ring_buffer_bytes: 65536}').agent.ringBytes, 65536);
     assert.equal(agentConfig('agent: {ring_buffer_bytes: 4Mi}').agent.ringBytes, 4 * 1024 * 1024);
