@@ -13,7 +13,8 @@
  *
  * Environment: BENCH_EVENTS (measured events, default 200000), BENCH_WARMUP
  * (default 40000), BENCH_CONCURRENCY (requests in flight, default 4),
- * BENCH_SERVER_NODE_ARGS (extra node options for the server, e.g. --cpu-prof),
+ * BENCH_SERVER_NODE_ARGS (node options of the server; default the Deployment's NODE_OPTIONS,
+ * "--max-semi-space-size=8"; e.g. "--max-semi-space-size=8 --cpu-prof"),
  * BENCH_BUFFERED=1 (buffered_outputs), BENCH_NO_OUTPUT=1 (file output off: diagnosis only),
  * BENCH_NO_INCIDENTS=1 (no incident store: diagnosis only).
  * Needs a build (`npm run build`): the server is bin/tiercel.js.
@@ -33,6 +34,8 @@ const BATCH = 400;
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 200_000);
 const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 40_000);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 4);
+/** The analyzer runs as its Deployment runs it (manifests/analyzer/deployment.yaml sets NODE_OPTIONS to this). */
+const DEPLOYMENT_NODE_OPTIONS = '--max-semi-space-size=8';
 /**
  * `mix`: a steady-state cluster's traffic (lease renewals, status patches,
  * controller reads, events) with 2% of Falco's suite traces mixed in;
@@ -234,7 +237,7 @@ async function main(): Promise<void> {
     data_dir: join(dir, 'data'),
     incidents: { enabled: process.env['BENCH_NO_INCIDENTS'] !== '1' },
   }));
-  const nodeArgs = (process.env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const nodeArgs = (process.env['BENCH_SERVER_NODE_ARGS'] ?? DEPLOYMENT_NODE_OPTIONS).split(' ').filter(Boolean);
   const server = spawn(process.execPath, [...nodeArgs, join(PACKAGE_ROOT, 'bin', 'tiercel.js'), 'serve', '--config', config,
     '--listen', '127.0.0.1:0', '--log-format', 'json'], { stdio: ['ignore', 'inherit', 'pipe'] });
   const webhook = await new Promise<string>((resolve, reject) => {

@@ -65,7 +65,8 @@ class ThreadedOutputs implements Outputs {
   start(): Promise<void> {
     const o = this.options;
     const data: OutputsWorkerData = { config: o.config, logLevel: o.logLevel, pretty: o.pretty };
-    const worker = new Worker(workerUrl(), { workerData: data, stdout: false, stderr: false });
+    // A small young generation: the thread renders and writes alerts, whose garbage dies at once.
+    const worker = new Worker(workerUrl(), { workerData: data, stdout: false, stderr: false, resourceLimits: { maxYoungGenerationSizeMb: 6 } });
     return new Promise<void>((resolve, reject) => {
       let started = false;
       worker.on('message', (m: FromWorker) => {

@@ -450,6 +450,19 @@ describe('manifests', () => {
     assert.equal(measured, nodeOptions, 'bench/sensor-overhead.ts runs the agent with the DaemonSet\'s NODE_OPTIONS');
   });
 
+  it('Deployment: the analyzer\'s node options are the ones its benchmark measures, and npm start\'s', () => {
+    const dep = byKind('Deployment').find((d) => d.file === 'analyzer/deployment.yaml');
+    assert.ok(dep, 'analyzer/deployment.yaml');
+    const env = (dep.obj.spec.template.spec.containers[0].env ?? []) as Obj[];
+    const nodeOptions = env.find((e) => e.name === 'NODE_OPTIONS')?.value as string | undefined;
+    assert.ok(nodeOptions, 'the Deployment sets NODE_OPTIONS');
+    const bench = readFileSync(join(ROOT, 'bench', 'webhook-throughput.ts'), 'utf8');
+    assert.equal(/const DEPLOYMENT_NODE_OPTIONS = '([^']*)';/.exec(bench)?.[1], nodeOptions,
+      'bench/webhook-throughput.ts runs the analyzer with the Deployment\'s NODE_OPTIONS');
+    const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['start'];
+    assert.equal(start, `node ${nodeOptions} bin/tiercel.js serve`, 'npm start runs the analyzer as deployed');
+  });
+
   it('DaemonSet: the node agent with least privilege, on every node', () => {
     const ds = agentDaemonSet();
     assert.equal(ds.apiVersion, 'apps/v1');
