@@ -36,6 +36,7 @@ const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 40_000);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 4);
 /** The analyzer runs as its Deployment runs it (manifests/analyzer/deployment.yaml sets NODE_OPTIONS to this). */
 const DEPLOYMENT_NODE_OPTIONS = '--max-semi-space-size=8';
+const SERVER_NODE_ARGS = (process.env['BENCH_SERVER_NODE_ARGS'] ?? DEPLOYMENT_NODE_OPTIONS).split(' ').filter(Boolean);
 /**
  * `mix`: a steady-state cluster's traffic (lease renewals, status patches,
  * controller reads, events) with 2% of Falco's suite traces mixed in;
@@ -237,7 +238,7 @@ async function main(): Promise<void> {
     data_dir: join(dir, 'data'),
     incidents: { enabled: process.env['BENCH_NO_INCIDENTS'] !== '1' },
   }));
-  const nodeArgs = (process.env['BENCH_SERVER_NODE_ARGS'] ?? DEPLOYMENT_NODE_OPTIONS).split(' ').filter(Boolean);
+  const nodeArgs = SERVER_NODE_ARGS;
   const server = spawn(process.execPath, [...nodeArgs, join(PACKAGE_ROOT, 'bin', 'tiercel.js'), 'serve', '--config', config,
     '--listen', '127.0.0.1:0', '--log-format', 'json'], { stdio: ['ignore', 'inherit', 'pipe'] });
   const webhook = await new Promise<string>((resolve, reject) => {
@@ -276,7 +277,9 @@ async function main(): Promise<void> {
   ] as const;
   const header = `${fmt(r.events)} events in ${fmt(r.events / BATCH)} EventLists of ${BATCH} (${(r.bytes / 1e6).toFixed(0)} MB of JSON) after ` +
     `${fmt(WARMUP)} warm-up events, ${CONCURRENCY} requests in flight, full upstream k8s_audit ruleset ` +
-    `(rule_matching first), file output (JSON) on; Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`;
+    `(rule_matching first), file output (JSON) on, incident store (SQLite) on; server node options ` +
+    `\`${SERVER_NODE_ARGS.join(' ') || '(none)'}\`, heap growing ${process.env['TIERCEL_HEAP_GROWING_PERCENT'] ?? '30'} % ` +
+    `(TIERCEL_HEAP_GROWING_PERCENT); Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`;
   const table = [
     '| measure | value |',
     '|---|---:|',
