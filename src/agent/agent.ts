@@ -6,7 +6,9 @@
  * sensor's drop counters, and reloads rules on SIGHUP or file change
  * (updating the in-kernel filter to the new rules).
  */
+import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 import { hostname as osHostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -54,11 +56,21 @@ export function interestingEventTypes(ruleset: Ruleset, base: BaseSyscalls = {})
 }
 
 /**
- * Bytes of batches waiting for evaluation before whole batches are dropped
- * (about 64 full batches: a few seconds of a flood the rules cannot keep up
- * with, then counted drops rather than unbounded memory).
+ * Bytes of batches waiting for evaluation before whole batches are dropped:
+ * about 0.7 s of the benchmark's 570k events/s (the rings behind it hold as
+ * much again), far beyond a collection pause, then counted drops rather than
+ * memory. It was 64 MiB: under a flood the rules could not keep up with, the
+ * queue sat full and was most of the agent's memory growth (bench/README.md,
+ * sensor overhead (d)), buying seconds of delay, not fewer drops.
  */
-const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+
+/**
+ * How often, and after how long without an event, processes are checked
+ * against /proc: one whose exit record was dropped would otherwise stay in
+ * the state table (ThreadTable.markVanished).
+ */
+const VANISHED_CHECK_MS = 10_000;
 
 /** Settings a reload applies (rules and the in-kernel filter they imply); the rest needs a restart. */
 const RELOADABLE_KEYS = new Set([
@@ -84,6 +96,7 @@ export class NodeAgent {
   private server: Server | undefined;
   private watcher: PollingWatcher | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
+  private lastVanishedCheck = Date.now();
   private drops!: DropMonitor;
   private batches: BatchQueue | undefined;
   private running = false;
@@ -303,6 +316,8 @@ export class NodeAgent {
     m.threads.set(threads.threadCount);
     m.unknownThreads.set(threads.stats.unknownThreads);
     m.evictedProcesses.set(threads.stats.evicted);
+    this.checkVanished();
+    m.vanishedProcesses.set(threads.stats.vanished);
 
     const decision = this.drops.observe(stats, Date.now(), this.batches?.droppedRecords ?? 0);
     if (!decision) return;
@@ -322,6 +337,17 @@ export class NodeAgent {
         void this.stop().finally(() => (this.options.exit ?? process.exit)(1));
       }
     }
+  }
+
+  /** Marks exited the idle processes /proc no longer has (their exit record was dropped). */
+  private checkVanished(): void {
+    const now = Date.now();
+    if (now - this.lastVanishedCheck < VANISHED_CHECK_MS) return;
+    this.lastVanishedCheck = now;
+    const procRoot = join(this.config.agent.hostRoot, 'proc');
+    const n = this.state.threads.markVanished(now - VANISHED_CHECK_MS, (pid) => existsSync(join(procRoot, String(pid))),
+      BigInt(now) * 1_000_000n);
+    if (n > 0) this.logger.debug({ processes: n }, 'state: processes gone from /proc without an exit record marked exited');
   }
 
   private async startHttp(): Promise<void> {

@@ -36,6 +36,7 @@ export class AgentMetrics extends TiercelMetrics {
   readonly threads: Gauge;
   readonly unknownThreads: Gauge;
   readonly evictedProcesses: Gauge;
+  readonly vanishedProcesses: Gauge;
   readonly badRecords: Counter;
   readonly captureDropped: Counter;
   readonly analyzerAlerts: Counter<'outcome'>;
@@ -125,6 +126,10 @@ export class AgentMetrics extends TiercelMetrics {
     this.evictedProcesses = new Gauge({
       name: 'tiercel_state_evicted_processes_total',
       help: 'Processes evicted because the table was full (agent.max_processes)', registers,
+    });
+    this.vanishedProcesses = new Gauge({
+      name: 'tiercel_state_vanished_processes_total',
+      help: 'Processes gone from /proc whose exit record was dropped, found by the periodic check and marked exited', registers,
     });
     this.badRecords = new Counter({
       name: 'tiercel_sensor_bad_batches_total',

@@ -69,6 +69,32 @@ describe('process state: fork, exec, exit', () => {
     assert.ok(state.threads.process(orphan.pid));
   });
 
+  it('marks exited the idle processes that are gone although their exit record was dropped, and reaps them', () => {
+    const s = new Scenario();
+    const { init } = s.standardHost();
+    const shell = init.spawn({ exe: '/bin/sh', comm: 'sh', leader: true });
+    const lost = shell.spawn({ exe: '/bin/true', comm: 'true' }); // its procexit never arrives
+    const child = lost.spawn({ exe: '/usr/bin/sleep', comm: 'sleep', args: ['100'] });
+    const busy = shell.spawn({ exe: '/usr/bin/cat', comm: 'cat' });
+    busy.open('/etc/hostname');
+    const state = run(s, () => undefined);
+    const busyProc = state.threads.process(busy.pid)!;
+    const idleSince = busyProc.lastSeen; // busy has an event at that time, the others only earlier
+    const gone = new Set([lost.pid, busy.pid]); // `busy` is gone too, but not idle
+    const alive = { has: (pid: number): boolean => !gone.has(pid) };
+    const now = s.tick();
+    assert.equal(state.threads.markVanished(idleSince, (pid) => alive.has(pid), now), 1);
+    assert.equal(state.threads.stats.vanished, 1);
+    const marked = state.threads.process(lost.pid)!;
+    assert.equal(marked.exitedAt, now, 'kept for the grace period, as after a seen exit');
+    assert.equal(state.threads.process(child.pid)!.ppid, 1, 'its children reparented');
+    assert.ok(state.threads.process(busy.pid)!.exitedAt === undefined, 'a process with recent events is not checked');
+    assert.equal(state.threads.markVanished(idleSince, (pid) => alive.has(pid), now), 0, 'marked once');
+    state.threads.reap(now + 10_000_000_000n);
+    assert.equal(state.threads.process(lost.pid), undefined, 'reaped after the grace period');
+    assert.ok(state.threads.process(child.pid) && state.threads.process(shell.pid));
+  });
+
   it('adds threads to their process and keeps a single process table entry', () => {
     const s = new Scenario();
     const { init } = s.standardHost();

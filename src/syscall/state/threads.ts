@@ -124,7 +124,7 @@ export class ThreadTable {
   private readonly maxProcesses: number;
   private readonly grace: bigint;
   /** Counters for health and tests. */
-  readonly stats = { created: 0, reaped: 0, evicted: 0, unknownThreads: 0 };
+  readonly stats = { created: 0, reaped: 0, evicted: 0, unknownThreads: 0, vanished: 0 };
 
   constructor(options: ThreadTableOptions = {}) {
     this.maxProcesses = options.maxProcesses ?? 65536;
@@ -191,6 +191,31 @@ export class ThreadTable {
       adopter?.children.add(childPid);
     }
     proc.children.clear();
+  }
+
+  /**
+   * Marks exited the processes that no event has referenced since `idleSinceMs`
+   * (event time, ms) and that `alive` says are gone. Their exit was never seen:
+   * its record was dropped (a ring or the agent's queue overflowed), and
+   * nothing else would remove them, so under sustained drops the table would
+   * fill with the dead until `maxProcesses` evicts. They are then reaped after
+   * the grace period like any exited process. Returns how many were marked.
+   */
+  markVanished(idleSinceMs: number, alive: (pid: number) => boolean, now: bigint): number {
+    const gone: Process[] = [];
+    for (const p of this.processes.values()) {
+      if (p.exitedAt === undefined && p.lastSeen < idleSinceMs && p.pid > 1 && !alive(p.pid)) gone.push(p);
+    }
+    for (const p of gone) {
+      for (const tid of [...p.threads]) this.exitThread(tid, 0, now);
+      if (p.exitedAt === undefined) {
+        // A process without live threads in the table (seeded, or its threads were replaced).
+        p.exitedAt = now;
+        this.exited.push(p);
+      }
+    }
+    this.stats.vanished += gone.length;
+    return gone.length;
   }
 
   /** Drops exited processes whose grace period is over. Call with the current event time. */
