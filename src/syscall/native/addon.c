@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,9 +76,51 @@ static uint64_t now_ns(clockid_t clk)
 
 typedef struct batch {
 	uint8_t *buf;
+	size_t cap;  /* bytes mapped at buf (a multiple of the page size) */
 	size_t len;
 	size_t nrec;
 } batch;
+
+/*
+ * Batch buffers are mappings of their own, not malloc memory. From malloc, a
+ * 1 MiB buffer freed by V8's finalizer at some later collection raised
+ * glibc's mmap threshold, so later buffers came from the consumer thread's
+ * arena, whose pages stay resident after free: under a flood the agent's
+ * memory grew by tens of MB and never shrank. A mapping costs only the pages
+ * written, shrinks to them at flush, and goes back to the kernel when JS is
+ * done with it.
+ */
+static size_t page_size(void)
+{
+	static size_t page;
+	if (!page)
+		page = (size_t)sysconf(_SC_PAGESIZE);
+	return page;
+}
+
+static size_t page_round(size_t n)
+{
+	size_t p = page_size();
+	return (n + p - 1) / p * p;
+}
+
+static uint8_t *buf_map(size_t cap)
+{
+	void *p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void buf_unmap(uint8_t *buf, size_t cap)
+{
+	if (buf && cap)
+		munmap(buf, cap);
+}
+
+static void batch_free(batch *b)
+{
+	buf_unmap(b->buf, b->cap);
+	free(b);
+}
 
 typedef struct sensor {
 	struct tc_core *core;
@@ -145,11 +188,11 @@ static void sensor_finalize(napi_env env, void *data, void *hint)
 
 /* ---- consumer thread -------------------------------------------------------- */
 
+/* The external ArrayBuffer's finalizer: hint is the mapped length. */
 static void free_buffer(napi_env env, void *data, void *hint)
 {
 	(void)env;
-	(void)hint;
-	free(data);
+	buf_unmap(data, (size_t)(uintptr_t)hint);
 }
 
 /* Runs on the JS thread (or with env == NULL when the tsfn is torn down). */
@@ -159,18 +202,17 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data)
 	batch *b = data;
 	if (!env || !cb) {
 		/* The tsfn is being torn down (after stop): its finalizer may already have run, so s is not touched. */
-		free(b->buf);
-		free(b);
+		batch_free(b);
 		return;
 	}
 	napi_value ab, undefined;
 	void *copy = NULL;
-	napi_status st = napi_create_external_arraybuffer(env, b->buf, b->len, free_buffer, NULL, &ab);
+	napi_status st = napi_create_external_arraybuffer(env, b->buf, b->len, free_buffer, (void *)(uintptr_t)b->cap, &ab);
 	if (st != napi_ok) {
 		/* Runtimes without external buffers: one copy. */
 		if (napi_create_arraybuffer(env, b->len, &copy, &ab) == napi_ok)
 			memcpy(copy, b->buf, b->len);
-		free(b->buf);
+		buf_unmap(b->buf, b->cap);
 	}
 	free(b);
 	napi_get_undefined(env, &undefined);
@@ -208,7 +250,8 @@ static batch *batch_new(size_t cap)
 	batch *b = malloc(sizeof(*b));
 	if (!b)
 		return NULL;
-	b->buf = malloc(cap);
+	b->cap = page_round(cap);
+	b->buf = buf_map(b->cap);
 	if (!b->buf) {
 		free(b);
 		return NULL;
@@ -225,10 +268,11 @@ static bool flush(sensor *s, batch *b)
 		atomic_fetch_add(&s->userspace_drops, b->nrec);
 		return false;
 	}
-	if (b->len < s->max_batch / 2) {
-		uint8_t *shrunk = realloc(b->buf, b->len);
-		if (shrunk)
-			b->buf = shrunk;
+	/* Give back the pages past the records (never written, but mapped). */
+	size_t keep = page_round(b->len);
+	if (keep < b->cap) {
+		munmap(b->buf + keep, b->cap - keep);
+		b->cap = keep;
 	}
 	/* Counted before the call: JS may have the batch before the call returns. */
 	size_t nrec = b->nrec, len = b->len;
@@ -278,6 +322,10 @@ static void *consume(void *arg)
 		if (b->len && (full || (empty && idle) || now_ns(CLOCK_MONOTONIC) - started_at >= s->max_delay_ns)) {
 			if (flush(s, b)) {
 				b = NULL;
+			} else if (b->cap < page_round(s->max_batch)) {
+				/* Shrunk by a hand-over that then failed: too small to refill. */
+				batch_free(b);
+				b = NULL;
 			} else {
 				b->len = 0;
 				b->nrec = 0;
@@ -288,10 +336,8 @@ static void *consume(void *arg)
 			backoff = backoff * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : backoff * 2;
 		}
 	}
-	if (b) {
-		free(b->buf);
-		free(b);
-	}
+	if (b)
+		batch_free(b);
 	return NULL;
 }
 
