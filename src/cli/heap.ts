@@ -1,5 +1,5 @@
 /**
- * Heap tuning for the long-running commands (`serve`, `agent`).
+ * Heap tuning for the long-running commands.
  *
  * Under a steady stream of events almost everything the process allocates
  * dies young, yet some of it (events waiting in a queue, batches in flight)
@@ -13,17 +13,23 @@
  * (bench/README.md). Full collections are mostly concurrent marking, so the
  * event loop pays little for the extra ones.
  *
- * `TIERCEL_HEAP_GROWING_PERCENT` overrides the percentage (0 leaves V8's own
- * heuristics). The flag is process-wide: worker threads share it.
+ * Not for the agent by default: its live heap (the process table, fds) is
+ * larger and more connected, the extra marking competed with evaluation on
+ * two cores, and under the sensor benchmark's process churn it evaluated
+ * ~15 % fewer events and began to drop; its memory is bounded elsewhere.
+ *
+ * `TIERCEL_HEAP_GROWING_PERCENT` overrides the percentage for both (0 leaves
+ * V8's own heuristics). The flag is process-wide: worker threads share it.
  */
 import v8 from 'node:v8';
 
-const DEFAULT_GROWING_PERCENT = 30;
+/** The analyzer's (`tiercel serve`) default; the agent's is 0. */
+export const SERVE_GROWING_PERCENT = 30;
 
 /** The percentage in effect, or an error text for a bad environment value. */
-export function heapGrowingPercent(env: NodeJS.ProcessEnv = process.env): number | string {
+export function heapGrowingPercent(defaultPercent: number, env: NodeJS.ProcessEnv = process.env): number | string {
   const text = env['TIERCEL_HEAP_GROWING_PERCENT'];
-  if (text === undefined || text.trim() === '') return DEFAULT_GROWING_PERCENT;
+  if (text === undefined || text.trim() === '') return defaultPercent;
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 1000) {
     return `TIERCEL_HEAP_GROWING_PERCENT: expected an integer percentage 0-1000, got ${JSON.stringify(text.slice(0, 40))}`;
@@ -32,8 +38,8 @@ export function heapGrowingPercent(env: NodeJS.ProcessEnv = process.env): number
 }
 
 /** Applies the heap growing factor; returns an error text when the environment's value is unusable. */
-export function tuneHeap(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const percent = heapGrowingPercent(env);
+export function tuneHeap(defaultPercent: number, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const percent = heapGrowingPercent(defaultPercent, env);
   if (typeof percent === 'string') return percent;
   if (percent > 0) v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
   return undefined;

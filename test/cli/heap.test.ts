@@ -5,21 +5,23 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { heapGrowingPercent, tuneHeap } from '../../src/cli/heap.js';
+import { SERVE_GROWING_PERCENT, heapGrowingPercent, tuneHeap } from '../../src/cli/heap.js';
 import { runServeToExit } from '../server/helpers.js';
 
 describe('heap tuning', () => {
-  it('defaults to 30%, takes an integer override, 0 leaves V8 alone', () => {
-    assert.equal(heapGrowingPercent({}), 30);
-    assert.equal(heapGrowingPercent({ TIERCEL_HEAP_GROWING_PERCENT: ' ' }), 30);
-    assert.equal(heapGrowingPercent({ TIERCEL_HEAP_GROWING_PERCENT: '50' }), 50);
-    assert.equal(heapGrowingPercent({ TIERCEL_HEAP_GROWING_PERCENT: '0' }), 0);
-    assert.equal(tuneHeap({ TIERCEL_HEAP_GROWING_PERCENT: '0' }), undefined);
+  it('defaults to the command\'s percentage (serve 30, agent 0), takes an integer override, 0 leaves V8 alone', () => {
+    assert.equal(SERVE_GROWING_PERCENT, 30);
+    assert.equal(heapGrowingPercent(30, {}), 30);
+    assert.equal(heapGrowingPercent(0, {}), 0);
+    assert.equal(heapGrowingPercent(30, { TIERCEL_HEAP_GROWING_PERCENT: ' ' }), 30);
+    assert.equal(heapGrowingPercent(0, { TIERCEL_HEAP_GROWING_PERCENT: '50' }), 50);
+    assert.equal(heapGrowingPercent(30, { TIERCEL_HEAP_GROWING_PERCENT: '0' }), 0);
+    assert.equal(tuneHeap(30, { TIERCEL_HEAP_GROWING_PERCENT: '0' }), undefined);
   });
 
   it('names the variable and the value when it is not a percentage', () => {
     for (const bad of ['abc', '-1', '12.5', '100000', '--expose-gc']) {
-      const r = heapGrowingPercent({ TIERCEL_HEAP_GROWING_PERCENT: bad });
+      const r = heapGrowingPercent(30, { TIERCEL_HEAP_GROWING_PERCENT: bad });
       assert.equal(typeof r, 'string', bad);
       assert.match(r as string, /^TIERCEL_HEAP_GROWING_PERCENT: expected an integer percentage 0-1000, got /);
     }

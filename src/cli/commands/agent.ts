@@ -95,7 +95,7 @@ async function agent(opts: AgentOptions): Promise<number> {
   process.title = 'tiercel';
   const host = process.env['TIERCEL_HOSTNAME'] ?? process.env['FALCO_HOSTNAME'];
   if (host) setHostname(host);
-  const heapError = tuneHeap();
+  const heapError = tuneHeap(0);
   if (heapError) {
     process.stderr.write(`tiercel: ${heapError}\n`);
     return 1;

@@ -11,7 +11,7 @@ import { ConfigError } from '../../config/errors.js';
 import { buildConfig } from '../../config/load.js';
 import type { TiercelConfig } from '../../config/schema.js';
 import { setHostname } from '../../engine/generic-fields.js';
-import { tuneHeap } from '../heap.js';
+import { SERVE_GROWING_PERCENT, tuneHeap } from '../heap.js';
 import type { RuleSelection } from '../../engine/ruleset.js';
 import { SAMPLE_AUDIT_LOG } from '../../paths.js';
 import { createLogger, isPretty, type Logger } from '../../server/logger.js';
@@ -161,7 +161,7 @@ function printBanner(server: TiercelServer, logger: Logger, pretty: boolean): vo
 async function serve(opts: ServeOptions): Promise<number> {
   const host = process.env['TIERCEL_HOSTNAME'] ?? process.env['FALCO_HOSTNAME'];
   if (host) setHostname(host);
-  const heapError = tuneHeap();
+  const heapError = tuneHeap(SERVE_GROWING_PERCENT);
   if (heapError) {
     process.stderr.write(`tiercel: ${heapError}\n`);
     return 1;
