@@ -608,9 +608,17 @@ describe('eBPF sensor on the running kernel', { skip }, () => {
       const drops = s.perCpu.reduce((n, c) => n + c.drops.open + c.drops.close, 0n);
       assert.ok(drops > 1000n, `drops ${drops}`);
       tiny.start((b) => got.push(...splitRecords(Buffer.from(b)).records));
-      const after = spawn('true', [], { stdio: 'ignore' });
-      await new Promise((r) => after.on('close', r));
-      await waitFor(() => got.some((r) => r.tgid === after.pid), 'records after the overflow');
+      // The ring records every process on the machine: with other tests running beside this one,
+      // 16 KiB can overflow again and take one short process's few records with it. So a few
+      // processes get the chance; any of them being recorded shows the sensor working again.
+      const pids: number[] = [];
+      for (let attempt = 0; attempt < 5 && !got.some((r) => pids.includes(r.tgid)); attempt++) {
+        const after = spawn('true', [], { stdio: 'ignore' });
+        await new Promise((r) => after.on('close', r));
+        pids.push(after.pid!);
+        await waitFor(() => got.some((r) => pids.includes(r.tgid)), 'records after the overflow', 2000).catch(() => undefined);
+      }
+      assert.ok(got.some((r) => pids.includes(r.tgid)), `records of one of ${pids.length} processes started after the overflow`);
       const events = tiny.stats().perCpu.reduce((n, c) => n + c.events, 0n);
       assert.ok(events >= 40000n, `events ${events} include the dropped ones`);
     } finally {
