@@ -21,7 +21,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PSEUDO_EVENTS } from '../../src/syscall/event-types.js';
-import { type NativeAddon, type Sensor, type SensorOptions, checkPrerequisites, loadNative } from '../../src/syscall/native/index.js';
+import { type Sensor, type SensorOptions } from '../../src/syscall/native/index.js';
+import { sensorForTests } from '../helpers/sensor.js';
 import { type SyscallRecord, splitRecords } from '../../src/syscall/record.js';
 import { SYSCALLS_X86_64 } from '../../src/syscall/syscall-table.js';
 
@@ -37,16 +38,7 @@ const GETPPID = nr('getppid');
 
 // ---- availability ---------------------------------------------------------------
 
-let addon: NativeAddon | undefined;
-let skip: string | false = false;
-try {
-  addon = loadNative();
-  const pre = checkPrerequisites();
-  if (!pre.btf) skip = `no kernel BTF at /sys/kernel/btf/vmlinux (kernel ${pre.kernel})`;
-  else if (!pre.privileged) skip = `loading BPF programs needs root or CAP_BPF+CAP_PERFMON (running as uid ${pre.uid})`;
-} catch (err) {
-  skip = `the eBPF sensor addon is not built (run \`node scripts/build-native.mjs\`): ${(err as Error).message.replace(/\n/g, ' | ')}`;
-}
+const { addon, skip } = sensorForTests();
 
 /** Whether this kernel runs the fexit programs: what auto chooses for a set they cover. */
 function fexitAvailability(): string | false {

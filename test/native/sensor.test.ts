@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PSEUDO_EVENTS } from '../../src/syscall/event-types.js';
 import { O_F_CREATED } from '../../src/syscall/flags.js';
-import { type NativeAddon, type Sensor, checkPrerequisites, loadNative } from '../../src/syscall/native/index.js';
+import { type Sensor } from '../../src/syscall/native/index.js';
+import { sensorForTests } from '../helpers/sensor.js';
 import { type SockAddr, type SockTuple, type SyscallRecord, splitRecords } from '../../src/syscall/record.js';
 import { EXE_FLAGS } from '../../src/syscall/schema.js';
 import { SYSCALLS_X86_64 } from '../../src/syscall/syscall-table.js';
@@ -43,16 +44,7 @@ const TRACED = [
 
 // ---- availability ---------------------------------------------------------------
 
-let addon: NativeAddon | undefined;
-let skip: string | false = false;
-try {
-  addon = loadNative();
-  const pre = checkPrerequisites();
-  if (!pre.btf) skip = `no kernel BTF at /sys/kernel/btf/vmlinux (kernel ${pre.kernel})`;
-  else if (!pre.privileged) skip = `loading BPF programs needs root or CAP_BPF+CAP_PERFMON (running as uid ${pre.uid})`;
-} catch (err) {
-  skip = `the eBPF sensor addon is not built (run \`node scripts/build-native.mjs\`): ${(err as Error).message.replace(/\n/g, ' | ')}`;
-}
+const { addon, skip } = sensorForTests();
 
 // ---- collecting ---------------------------------------------------------------------
 
