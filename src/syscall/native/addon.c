@@ -87,8 +87,8 @@ typedef struct batch {
  * glibc's mmap threshold, so later buffers came from the consumer thread's
  * arena, whose pages stay resident after free: under a flood the agent's
  * memory grew by tens of MB and never shrank. A mapping costs only the pages
- * written, shrinks to them at flush, and goes back to the kernel when JS is
- * done with it.
+ * written (the rest are never faulted in) and goes back to the kernel when JS
+ * is done with it.
  */
 static size_t page_size(void)
 {
@@ -268,12 +268,6 @@ static bool flush(sensor *s, batch *b)
 		atomic_fetch_add(&s->userspace_drops, b->nrec);
 		return false;
 	}
-	/* Give back the pages past the records (never written, but mapped). */
-	size_t keep = page_round(b->len);
-	if (keep < b->cap) {
-		munmap(b->buf + keep, b->cap - keep);
-		b->cap = keep;
-	}
 	/* Counted before the call: JS may have the batch before the call returns. */
 	size_t nrec = b->nrec, len = b->len;
 	atomic_fetch_add(&s->inflight, 1);
@@ -321,10 +315,6 @@ static void *consume(void *arg)
 		bool idle = atomic_load(&s->inflight) == 0;
 		if (b->len && (full || (empty && idle) || now_ns(CLOCK_MONOTONIC) - started_at >= s->max_delay_ns)) {
 			if (flush(s, b)) {
-				b = NULL;
-			} else if (b->cap < page_round(s->max_batch)) {
-				/* Shrunk by a hand-over that then failed: too small to refill. */
-				batch_free(b);
 				b = NULL;
 			} else {
 				b->len = 0;
