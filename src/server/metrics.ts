@@ -6,6 +6,9 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { TiercelMetrics } from './base-metrics.js';
 import type { RecorderMetrics } from './incident-recorder.js';
 
+/** Buckets of the request and batch duration histograms: 1 ms to 10 s. */
+const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
+
 export class ServerMetrics extends TiercelMetrics {
   readonly eventsReceived: Counter<'input'>;
   readonly eventsAccepted: Counter<'input'>;
@@ -79,7 +82,7 @@ export class ServerMetrics extends TiercelMetrics {
     this.requestDuration = new Histogram({
       name: 'tiercel_webhook_request_duration_seconds',
       help: 'Time from a webhook request\'s arrival to its answer',
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      buckets: SECONDS_BUCKETS,
       registers,
     });
     this.auditLogLines = new Counter({
@@ -103,7 +106,7 @@ export class ServerMetrics extends TiercelMetrics {
     this.incidentBatchDuration = new Histogram({
       name: 'tiercel_incident_batch_duration_seconds',
       help: 'Time to correlate and commit one batch of evidence',
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      buckets: SECONDS_BUCKETS,
       registers,
     });
     this.apiRequests = new Counter({
